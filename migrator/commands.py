@@ -1,0 +1,267 @@
+"""One public function per command (alembic's command.py in spirit).
+
+Each takes the frozen Config, does its work, prints its result on stdout and
+returns the exit status; failures raise MigratorError subclasses.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from contextlib import contextmanager
+
+from migrator import __version__, log
+from migrator.dialects import open_database
+from migrator.errors import DesyncError, DirtyError, ExitStatus, MigratorError, UsageError
+from migrator.runner import Runner
+from migrator.source import all_services, select_service
+
+
+@contextmanager
+def session(config):
+    """Validate the migration set first, then connect: bad files never reach the database."""
+    dsn = config.dsn
+    log.add_secret(dsn.password)
+    service = select_service(config.migrations_dir, config.service)
+    dialect = "cockroach" if dsn.dialect == "cockroach" else dsn.dialect
+    service.migrations(dialect)
+    log.bind(service=service.name)
+    db = open_database(dsn, ddl_lock_timeout=config.ddl_lock_timeout)
+    try:
+        yield Runner(db, service)
+    finally:
+        db.close()
+
+
+def confirm(config, question: str) -> None:
+    """Ask on the terminal unless --yes; no terminal or a 'no' is exit 1, nothing changed."""
+    if config.yes:
+        return
+    if not config.interactive:
+        raise MigratorError(f"{question}: refusing without confirmation (no terminal to ask): pass --yes")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise MigratorError("declined: nothing changed")
+
+
+def _checked_rows(runner: Runner, repair: bool = False) -> tuple[dict, list[int]]:
+    rows = runner.rows()
+    runner.check_foreign_objects(rows)
+    runner.check_dirty(rows)
+    runner.check_unknown(rows)
+    runner.check_checksums(rows)
+    return rows, runner.check_desync(rows, repair)
+
+
+def up(config, target: int | None = None, dry_run: bool = False) -> int:
+    with session(config) as runner:
+        if target is not None and target not in runner.by_version:
+            raise UsageError(f"--target {target}: service {runner.service.name!r} has no migration {target}")
+        if dry_run:
+            rows, rewind = _checked_rows(runner, config.repair_tracking)
+            pending = [m for m in runner.migrations if (m.version not in rows or m.version in rewind)
+                       and (target is None or m.version <= target)]
+            print_plan(runner, pending)
+            return ExitStatus.OK
+        with runner.locked(config.lock_timeout):
+            rows, rewind = _checked_rows(runner, config.repair_tracking)
+            runner.tracker.ensure()
+            if rewind:
+                runner.repair(rewind, rows)
+                rows = runner.rows()
+            pending = runner.pending(rows, target)
+            if not pending:
+                current = max(rows, default=0)
+                log.result(f"No pending migrations: service {runner.service.name} is at version {current}.")
+                return ExitStatus.OK
+            for m in pending:
+                ms = runner.apply(m)
+                log.result(f"Applied {m.version} {m.name} ({ms} ms)")
+            log.result(f"Applied {len(pending)} migrations: service {runner.service.name} is at "
+                       f"version {pending[-1].version}.")
+    return ExitStatus.OK
+
+
+def down(config, steps: int = 1) -> int:
+    if steps < 1:
+        raise UsageError(f"--steps must be a positive integer, got {steps}")
+    with session(config) as runner:
+        if runner.service.forward_only:
+            raise UsageError(f"service {runner.service.name!r} is forward-only: it has no down migrations. "
+                             "To undo a migration, restore the database from a backup taken before it.")
+        with runner.locked(config.lock_timeout):
+            rows = runner.rows()
+            runner.check_dirty(rows)
+            victims = sorted(rows, reverse=True)[:steps]
+            if not victims:
+                log.result(f"Nothing to roll back: service {runner.service.name} has no applied migrations.")
+                return ExitStatus.OK
+            todo = []
+            for version in victims:
+                m = runner.by_version.get(version)
+                if m is None or m.down is None:
+                    raise UsageError(f"migration {version} has no down file: cannot roll it back "
+                                     "(restore from a backup, or write a new forward migration)")
+                todo.append(m)
+            names = ", ".join(f"{m.version}_{m.name}" for m in todo)
+            confirm(config, f"Roll back {len(todo)} migration(s) of service {runner.service.name} "
+                            f"on {runner.db.dsn.redacted()} ({names})")
+            for m in todo:
+                ms = runner.revert(m)
+                log.result(f"Rolled back {m.version} {m.name} ({ms} ms)")
+            remaining = max((v for v in rows if v not in victims), default=0)
+            log.result(f"Rolled back {len(todo)} migrations: service {runner.service.name} is at version {remaining}.")
+    return ExitStatus.OK
+
+
+def force(config, version: int) -> int:
+    if version < 0:
+        raise UsageError(f"force: version must be 0 or a migration version, got {version}")
+    with session(config) as runner:
+        if version != 0 and version not in runner.by_version:
+            raise UsageError(f"force {version}: service {runner.service.name!r} ships no migration {version}")
+        confirm(config, f"Mark service {runner.service.name} on {runner.db.dsn.redacted()} as clean at "
+                        f"version {version} without running SQL")
+        with runner.locked(config.lock_timeout):
+            runner.tracker.ensure()
+            summary = runner.force(version, runner.rows())
+        log.result(f"Forced service {runner.service.name} to version {version}: removed rows "
+                   f"{summary['removed'] or 'none'}, marked clean {summary['cleaned'] or 'none'}, "
+                   f"recorded as forced {summary['recorded'] or 'none'}.")
+    return ExitStatus.OK
+
+
+def status_data(runner: Runner) -> dict:
+    rows = runner.rows()
+    items = []
+    for version in sorted(set(rows) | set(runner.by_version)):
+        row = rows.get(version)
+        name = runner.by_version[version].name if version in runner.by_version else row.name
+        state = "PENDING" if row is None else ("DIRTY" if row.dirty else "OK")
+        items.append({"version": version, "name": name, "applied_at": row.applied_at if row else None,
+                      "status": state})
+    return {"service": runner.service.name, "table_prefix": runner.service.table_prefix,
+            "migrations": items, "pending": sum(1 for i in items if i["status"] == "PENDING"),
+            "dirty": any(i["status"] == "DIRTY" for i in items)}
+
+
+def status_line(data: dict) -> str:
+    if data["pending"]:
+        return f"Database is {data['pending']} migrations behind."
+    return "Database is up to date."
+
+
+def status(config, fmt: str = "text", check: bool = False) -> int:
+    with session(config) as runner:
+        data = status_data(runner)
+        if fmt == "json":
+            log.result(json.dumps(data))
+        else:
+            log.result(f"Service {data['service']} (tracking table {runner.service.tracking_table}) "
+                       f"on {runner.db.dsn.redacted()}")
+            log.result(f"{'VERSION':<16} {'NAME':<44} {'APPLIED AT':<26} STATUS")
+            for item in data["migrations"]:
+                log.result(f"{item['version']:<16} {item['name'][:44]:<44} "
+                           f"{item['applied_at'] or '-':<26} {item['status']}")
+            log.result(status_line(data))
+        if not check:
+            return ExitStatus.OK
+        if data["dirty"]:
+            return ExitStatus.DIRTY
+        try:
+            _checked_rows(runner)
+        except DesyncError as exc:
+            report(exc)
+            return ExitStatus.DESYNC
+        return ExitStatus.FAILED if data["pending"] else ExitStatus.OK
+
+
+def verify(config) -> int:
+    with session(config) as runner:
+        rows, _ = _checked_rows(runner)
+        objects = sum(len(r.created) for r in rows.values())
+        log.result(f"Tracking is in sync with the schema: service {runner.service.name}, "
+                   f"{len(rows)} applied migrations, {objects} recorded objects checked.")
+    return ExitStatus.OK
+
+
+def wait(config, timeout: float = 300.0, interval: float = 2.0) -> int:
+    deadline = time.monotonic() + timeout
+    logger = log.get()
+    last = "not checked yet"
+    while True:
+        try:
+            with session(config) as runner:
+                data = status_data(runner)
+                newest = runner.migrations[-1].version if runner.migrations else 0
+                if not data["pending"] and not data["dirty"]:
+                    log.result(f"Service {runner.service.name} is at version {newest}: schema ready.")
+                    return ExitStatus.OK
+                last = ("dirty" if data["dirty"] else f"{data['pending']} migrations behind version {newest}")
+        except UsageError:
+            raise
+        except MigratorError as exc:
+            last = exc.message
+        if time.monotonic() >= deadline:
+            raise MigratorError(f"timed out after {timeout:g}s waiting for the schema: {last}")
+        logger.info("waiting for migrations", state=last)
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+
+
+def print_plan(runner: Runner, pending) -> None:
+    from migrator import lint
+
+    log.result(f"-- plan for service {runner.service.name} on {runner.db.dsn.redacted()}: "
+               f"{len(pending)} pending migrations")
+    for m in pending:
+        mode = "transaction" if runner.transactional(m) else (
+            "no-transaction" if m.no_transaction else "no transaction: DDL commits implicitly, dirty flag")
+        log.result(f"-- {m.version} {m.name} ({mode}) {m.up.path}")
+        for finding in lint.findings_for(runner.service, m, runner.dialect):
+            log.result(f"--   lint: line {finding.line} [{finding.rule}] {finding.message}")
+        for statement in runner.statements(m):
+            log.result(statement.sql + ";")
+        log.result("")
+
+
+def plan(config, target: int | None = None) -> int:
+    with session(config) as runner:
+        rows = runner.rows()
+        print_plan(runner, runner.pending(rows, target))
+    return ExitStatus.OK
+
+
+def version(config) -> int:
+    log.result(f"migrator {__version__}")
+    try:
+        services = all_services(config.migrations_dir)
+    except UsageError as exc:
+        log.result(f"no migrations: {exc.message}")
+        return ExitStatus.OK
+    for service in services:
+        latest = []
+        for dialect in ("postgres", "mysql", "sqlite", "cockroach"):
+            if service.dialect_folders(dialect):
+                latest.append(f"{dialect}={service.latest_version(dialect)}")
+        log.result(f"{service.name}: {' '.join(latest)}")
+    return ExitStatus.OK
+
+
+def report(error: MigratorError) -> None:
+    """Print an error for the operator: one line, details, then the hint."""
+    message = error.message
+    if not message.startswith(("Error:", "FATAL:")):
+        message = f"Error: {message}"
+    log.operator(message)
+    for line in error.details:
+        log.operator(line)
+    if error.hint:
+        log.operator(f"Hint: {error.hint}")
+    if isinstance(error, DirtyError | DesyncError):
+        return
+    log.get().error("command failed", error=error.message, exit_status=int(error.exit_status))
+
+
+def stdin_is_tty() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()

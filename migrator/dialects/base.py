@@ -1,0 +1,157 @@
+"""The contract every database backend fulfils (golang-migrate's driver in spirit).
+
+A backend holds one autocommit DBAPI connection; transactions are explicit
+(``begin``/``commit``/``rollback``), so each migration decides whether it runs in
+one. Query strings with ``?`` placeholders are the migrator's own; migration SQL is
+sent as written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+
+from migrator.config import DSN
+from migrator.errors import DatabaseError, LockTimeout
+
+LOCK_POLL_SECONDS = 0.2
+
+
+class Database:
+    name = "base"
+    files_dialect = "base"  # which migrations/<service>/<dialect> folder it reads
+    transactional_ddl = True
+    placeholder = "?"
+    types = {
+        "bigint": "BIGINT",
+        "name": "VARCHAR(255)",
+        "checksum": "CHAR(64)",
+        "timestamp": "TIMESTAMP",
+        "bool": "BOOLEAN",
+        "text": "TEXT",
+        "serial_pk": "BIGINT PRIMARY KEY",
+    }
+
+    def __init__(self, dsn: DSN, *, ddl_lock_timeout: float = 5.0):
+        self.dsn = dsn
+        self.ddl_lock_timeout = ddl_lock_timeout
+        self.conn = None
+
+    # -- connection ---------------------------------------------------------
+    def connect(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            finally:
+                self.conn = None
+
+    quote_char = '"'
+
+    def quote(self, identifier: str) -> str:
+        q = self.quote_char
+        return q + identifier.replace(q, q + q) + q
+
+    def db_time(self, moment):
+        """A timezone-aware UTC datetime as this driver stores it."""
+        return moment
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    def execute(self, sql: str, params: Sequence = ()) -> int:
+        """Run one of the migrator's own statements (``?`` placeholders)."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(self._sql(sql), tuple(params))
+            return cur.rowcount
+        finally:
+            cur.close()
+
+    def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(self._sql(sql), tuple(params))
+            return list(cur.fetchall())
+        finally:
+            cur.close()
+
+    def run_script_statement(self, sql: str) -> None:
+        """Run one statement of a migration file, exactly as written (no placeholders)."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql)
+        finally:
+            cur.close()
+
+    def begin(self) -> None:
+        self.run_script_statement("BEGIN")
+
+    def commit(self) -> None:
+        self.run_script_statement("COMMIT")
+
+    def rollback(self) -> None:
+        self.run_script_statement("ROLLBACK")
+
+    @contextmanager
+    def transaction(self):
+        self.begin()
+        try:
+            yield
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
+    # -- locking ------------------------------------------------------------
+    def try_lock(self, key: str) -> bool:
+        raise NotImplementedError
+
+    def unlock(self, key: str) -> None:
+        raise NotImplementedError
+
+    def lock(self, key: str, timeout: float, on_wait=None) -> None:
+        """Take the runner lock for ``key``, waiting up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        waited = False
+        while not self.try_lock(key):
+            if not waited and on_wait is not None:
+                on_wait()
+            waited = True
+            if time.monotonic() >= deadline:
+                raise LockTimeout(
+                    f"lock not acquired within {timeout:g}s: another migrator holds the lock "
+                    f"for this service on {self.dsn.redacted()}",
+                    hint="wait for the other runner, or raise --lock-timeout",
+                )
+            time.sleep(LOCK_POLL_SECONDS)
+
+    # -- catalog ------------------------------------------------------------
+    def table_exists(self, name: str) -> bool:
+        return f"table:{name.lower()}" in self.snapshot({name.lower()}, kinds=("table",))
+
+    def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None) -> set[str]:
+        """The schema objects on the named relations (``None``: all of them), as strings
+        ``table:t``, ``view:v``, ``sequence:s``, ``column:t.c``, ``index:t.i``,
+        ``constraint:t.c``; all lower-case."""
+        raise NotImplementedError
+
+    def ddl_lock_statements(self) -> list[str]:
+        """Session settings that make DDL fail fast instead of queueing behind a lock."""
+        return []
+
+    def describe_error(self, exc: BaseException) -> str:
+        text = str(exc).strip().splitlines()
+        return text[0] if text else exc.__class__.__name__
+
+    def connection_error(self, exc: BaseException) -> DatabaseError:
+        return DatabaseError(
+            f"cannot connect to {self.name} at {self.dsn.address}: {self.describe_error(exc)}"
+        )
+
+
+def filter_names(names: Iterable[str] | None) -> list[str] | None:
+    return None if names is None else sorted({n.lower() for n in names})

@@ -1,0 +1,69 @@
+"""CockroachDB: the PostgreSQL wire protocol and files, with a lease row as the lock.
+
+CockroachDB has no advisory locks. The lease lives in ``<prefix>_migration_lock``; a
+holder that dies stops renewing it, and the lease expires after ``LEASE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+
+from migrator.dialects.postgres import Postgres
+
+LEASE_SECONDS = 30
+
+
+class Cockroach(Postgres):
+    name = "cockroach"
+    files_dialect = "cockroach"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._renew_stop: threading.Event | None = None
+
+    def ddl_lock_statements(self) -> list[str]:
+        return []  # lock_timeout is not a CockroachDB session variable in every version
+
+    def lock_table(self, key: str) -> str:
+        return f'"{key}_migration_lock"'
+
+    def try_lock(self, key: str) -> bool:
+        table = self.lock_table(key)
+        self.execute(f"CREATE TABLE IF NOT EXISTS {table} (id INT PRIMARY KEY, holder STRING NOT NULL, "
+                     "expires_at TIMESTAMPTZ NOT NULL)")
+        rows = self.query(
+            f"INSERT INTO {table} (id, holder, expires_at) VALUES (1, ?, now() + ? * INTERVAL '1 second') "
+            f"ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at "
+            f"WHERE {table}.expires_at < now() OR {table}.holder = excluded.holder RETURNING holder",
+            (self.holder, LEASE_SECONDS),
+        )
+        if rows:
+            self._start_renewal(key)
+        return bool(rows)
+
+    def _start_renewal(self, key: str) -> None:
+        if self._renew_stop is not None:
+            return
+        import psycopg
+
+        stop = self._renew_stop = threading.Event()
+        conninfo = self.conn.info.dsn
+        password = self.dsn.password
+
+        def renew() -> None:
+            with psycopg.connect(conninfo, password=password, autocommit=True) as conn:
+                while not stop.wait(LEASE_SECONDS / 3):
+                    conn.execute(f"UPDATE {self.lock_table(key)} SET expires_at = now() + %s * INTERVAL '1 second' "
+                                 "WHERE id = 1 AND holder = %s", (LEASE_SECONDS, self.holder))
+
+        threading.Thread(target=renew, name="lease-renewal", daemon=True).start()
+
+    def unlock(self, key: str) -> None:
+        if self._renew_stop is not None:
+            self._renew_stop.set()
+            self._renew_stop = None
+        self.execute(f"DELETE FROM {self.lock_table(key)} WHERE id = 1 AND holder = ?", (self.holder,))

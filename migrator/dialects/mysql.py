@@ -1,0 +1,108 @@
+"""MySQL 8 and MariaDB 10.6+: DDL commits implicitly, so every migration uses the
+dirty-flag protocol; ``GET_LOCK`` is the runner lock; ``lock_wait_timeout`` bounds DDL waits."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import ssl
+from collections.abc import Iterable, Sequence
+
+from migrator.dialects.base import Database, filter_names
+
+_TABLES = ("SELECT CONCAT(CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN 'sequence' "
+           "ELSE 'table' END, ':', LOWER(TABLE_NAME)) FROM information_schema.TABLES "
+           "WHERE TABLE_SCHEMA = DATABASE(){f}")
+_COLUMNS = ("SELECT CONCAT('column:', LOWER(c.TABLE_NAME), '.', LOWER(c.COLUMN_NAME)) "
+            "FROM information_schema.COLUMNS c JOIN information_schema.TABLES t "
+            "ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
+            "WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE <> 'VIEW'{fc}")
+_INDEXES = ("SELECT DISTINCT CONCAT('index:', LOWER(TABLE_NAME), '.', LOWER(INDEX_NAME)) "
+            "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE(){f}")
+_CONSTRAINTS = ("SELECT CONCAT('constraint:', LOWER(TABLE_NAME), '.', LOWER(CONSTRAINT_NAME)) "
+                "FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE(){f}")
+_TLS_ON = {"true", "1", "skip-verify", "preferred", "required", "verify_ca", "verify_identity"}
+
+
+class MySQL(Database):
+    name = "mysql"
+    files_dialect = "mysql"
+    transactional_ddl = False
+    placeholder = "%s"
+    types = dict(Database.types, timestamp="DATETIME(6)", bool="TINYINT(1)",
+                 serial_pk="BIGINT AUTO_INCREMENT PRIMARY KEY")
+
+    quote_char = "`"
+
+    def db_time(self, moment):
+        return moment.replace(tzinfo=None)  # DATETIME has no zone: stored as UTC
+
+    def _ssl(self) -> dict | None:
+        params = {k.lower(): v.lower() for k, v in self.dsn.params}
+        mode = params.get("tls") or params.get("ssl-mode") or params.get("sslmode")
+        if mode not in _TLS_ON:
+            return None
+        context = ssl.create_default_context()
+        if mode in ("skip-verify", "preferred", "required"):
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return {"ssl": context}
+
+    def connect(self) -> None:
+        import pymysql
+
+        d = self.dsn
+        kwargs = dict(user=d.user or "", password=d.password or "", database=d.database,
+                      autocommit=True, connect_timeout=10, charset="utf8mb4")
+        kwargs.update(unix_socket=d.socket) if d.socket else kwargs.update(host=d.host, port=d.port)
+        try:
+            self.conn = pymysql.connect(**kwargs, **(self._ssl() or {}))
+        except pymysql.Error as exc:
+            raise self.connection_error(exc) from None
+        for statement in self.ddl_lock_statements():
+            self.run_script_statement(statement)
+
+    def ddl_lock_statements(self) -> list[str]:
+        return [f"SET SESSION lock_wait_timeout = {max(1, math.ceil(self.ddl_lock_timeout))}"]
+
+    def lock_name(self, key: str) -> str:
+        name = f"migrator:{self.dsn.database}:{key}"
+        return name if len(name) <= 64 else "migrator:" + hashlib.sha256(name.encode()).hexdigest()[:40]
+
+    def try_lock(self, key: str) -> bool:
+        return self.query("SELECT GET_LOCK(?, 0)", (self.lock_name(key),))[0][0] == 1
+
+    def unlock(self, key: str) -> None:
+        self.query("SELECT RELEASE_LOCK(?)", (self.lock_name(key),))
+
+    def begin(self) -> None:
+        self.run_script_statement("START TRANSACTION")
+
+    def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None) -> set[str]:
+        wanted = filter_names(names)
+        if wanted == []:
+            return set()
+        marks = ", ".join(["%s"] * len(wanted or []))
+        f = "" if wanted is None else f" AND LOWER(TABLE_NAME) IN ({marks})"
+        fc = "" if wanted is None else f" AND LOWER(c.TABLE_NAME) IN ({marks})"
+        parts = {"table": _TABLES.format(f=f), "view": None, "sequence": None,
+                 "column": _COLUMNS.format(fc=fc), "index": _INDEXES.format(f=f),
+                 "constraint": _CONSTRAINTS.format(f=f)}
+        chosen = [sql for kind, sql in parts.items() if sql and (kinds is None or kind in kinds
+                  or (kind == "table" and {"view", "sequence"} & set(kinds)))]
+        params = []
+        for _ in chosen:
+            params.extend(wanted or [])
+        cur = self.conn.cursor()
+        try:
+            cur.execute(" UNION ALL ".join(chosen), params or None)
+            found = {row[0] for row in cur.fetchall()}
+        finally:
+            cur.close()
+        return found if kinds is None else {o for o in found if o.split(":", 1)[0] in kinds}
+
+    def describe_error(self, exc: BaseException) -> str:
+        args = getattr(exc, "args", ())
+        if len(args) == 2 and isinstance(args[0], int):
+            return f"{args[1]} (error {args[0]})"
+        return super().describe_error(exc)

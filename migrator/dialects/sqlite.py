@@ -1,0 +1,112 @@
+"""SQLite: transactional DDL once we issue BEGIN ourselves (the sqlite3 module would
+not), and an ``flock`` on a lock file next to the database as the runner lock: other
+processes honour it, and the kernel releases it when a runner dies."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from migrator.dialects.base import Database, filter_names
+from migrator.errors import DatabaseError
+
+_OBJECTS = ("SELECT type, lower(name), lower(tbl_name) FROM sqlite_master "
+            "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND type IN ('table', 'view', 'index'){f}")
+_COLUMNS = ("SELECT lower(m.name), lower(p.name) FROM sqlite_master m, pragma_table_info(m.name) p "
+            "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'{f}")
+_FOREIGN = ("SELECT lower(m.name), f.id, lower(f.\"table\"), lower(f.\"from\") "
+            "FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'{f} "
+            "ORDER BY 1, 2, f.seq")
+_UNIQUE = ("SELECT lower(m.name), il.name, lower(ii.name) FROM sqlite_master m, "
+           "pragma_index_list(m.name) il, pragma_index_info(il.name) ii "
+           "WHERE m.type = 'table' AND il.origin = 'u'{f} ORDER BY 1, 2, ii.seqno")
+
+
+class SQLite(Database):
+    name = "sqlite"
+    files_dialect = "sqlite"
+    transactional_ddl = True
+    types = dict(Database.types, timestamp="TEXT", bool="INTEGER", bigint="INTEGER",
+                 serial_pk="INTEGER PRIMARY KEY AUTOINCREMENT")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._lock_fds: dict[str, int] = {}
+
+    def db_time(self, moment):
+        return moment.isoformat(timespec="microseconds")
+
+    @property
+    def path(self) -> str:
+        return self.dsn.database
+
+    def connect(self) -> None:
+        import sqlite3
+
+        if self.path != ":memory:" and not Path(self.path).parent.is_dir():
+            raise DatabaseError(f"cannot open SQLite database {self.path}: "
+                                f"directory {Path(self.path).parent} does not exist")
+        try:
+            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=self.ddl_lock_timeout)
+            self.conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot open SQLite database {self.path}: {exc}") from None
+
+    def begin(self) -> None:
+        self.run_script_statement("BEGIN IMMEDIATE")
+
+    def try_lock(self, key: str) -> bool:
+        if self.path == ":memory:":
+            return True
+        if key not in self._lock_fds:
+            fd = os.open(f"{self.path}.{key}.migrator-lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            self._lock_fds[key] = fd
+        return True
+
+    def unlock(self, key: str) -> None:
+        fd = self._lock_fds.pop(key, None)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def close(self) -> None:
+        for key in list(self._lock_fds):
+            self.unlock(key)
+        super().close()
+
+    def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None) -> set[str]:
+        wanted = filter_names(names)
+        if wanted == []:
+            return set()
+        marks = ", ".join("?" * len(wanted or []))
+        f = "" if wanted is None else f" AND (lower(tbl_name) IN ({marks}) OR lower(name) IN ({marks}))"
+        fm = "" if wanted is None else f" AND lower(m.name) IN ({marks})"
+        params2, params1 = (wanted or []) * 2, wanted or []
+        found: set[str] = set()
+        for kind, name, table in self.query(_OBJECTS.format(f=f), params2):
+            found.add(f"index:{table}.{name}" if kind == "index" else f"{kind}:{name}")
+        if kinds is None or "column" in kinds:
+            found.update(f"column:{t}.{c}" for t, c in self.query(_COLUMNS.format(f=fm), params1))
+        if kinds is None or "constraint" in kinds:
+            found.update(self._constraints(fm, params1))
+        return found if kinds is None else {o for o in found if o.split(":", 1)[0] in kinds}
+
+    def _constraints(self, fm: str, params: list[str]) -> set[str]:
+        """SQLite constraints are unnamed: name them by what they hold."""
+        groups: dict[tuple, list[str]] = {}
+        for table, fk_id, ref, col in self.query(_FOREIGN.format(f=fm), params):
+            groups.setdefault(("fk", table, fk_id, ref), []).append(col)
+        for table, index, col in self.query(_UNIQUE.format(f=fm), params):
+            groups.setdefault(("unique", table, index, ""), []).append(col)
+        out = set()
+        for (kind, table, _, ref), cols in groups.items():
+            target = f"->{ref}" if kind == "fk" else ""
+            out.add(f"constraint:{table}.{kind}({','.join(cols)}){target}")
+        return out

@@ -1,0 +1,63 @@
+"""Errors that end a command, each carrying the exit status the CLI returns."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    FAILED = 1  # a migration or database error (also: behind, declined prompt, timeout)
+    USAGE = 2  # bad flag, bad DSN, invalid migration set or declaration
+    DIRTY = 3
+    DESYNC = 4
+    LOCK_TIMEOUT = 5
+    CHECKSUM = 6
+
+
+class MigratorError(Exception):
+    """Root error: a one-line message, the exit status, and optional extra lines."""
+
+    exit_status = ExitStatus.FAILED
+
+    def __init__(self, message: str, *, details: list[str] | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+        self.hint = hint
+
+
+class UsageError(MigratorError):
+    exit_status = ExitStatus.USAGE
+
+
+class MigrationFailed(MigratorError):
+    exit_status = ExitStatus.FAILED
+
+
+class DatabaseError(MigratorError):
+    exit_status = ExitStatus.FAILED
+
+
+class DirtyError(MigratorError):
+    exit_status = ExitStatus.DIRTY
+
+    def __init__(self, version: int):
+        super().__init__(
+            f"Error: Database is in dirty state at version {version}",
+            hint=f"inspect the schema, complete or revert version {version} by hand, "
+            "then run `migrator force <version>`",
+        )
+        self.version = version
+
+
+class DesyncError(MigratorError):
+    exit_status = ExitStatus.DESYNC
+
+
+class LockTimeout(MigratorError):
+    exit_status = ExitStatus.LOCK_TIMEOUT
+
+
+class ChecksumMismatch(MigratorError):
+    exit_status = ExitStatus.CHECKSUM

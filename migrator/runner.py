@@ -1,0 +1,276 @@
+"""The engine: lock, checks, and per-migration execute/record, with events.
+
+Transactional migrations (PostgreSQL, SQLite, CockroachDB) commit with their
+tracking row. MySQL migrations and ``-- migrator:no-transaction`` files use the
+dirty-flag protocol: the row is written dirty first and cleaned on success.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+from migrator import catalog, log
+from migrator.errors import ChecksumMismatch, DesyncError, DirtyError, MigrationFailed, UsageError
+from migrator.source import Migration, Service
+from migrator.split import Statement, split
+from migrator.tracking import AppliedRow, Tracker
+
+FATAL_DESYNC = (
+    "FATAL: the migration tracking table is out of sync with the actual database schema — "
+    "it claims migrations are applied whose objects do not exist. This is a tracking desync, "
+    "not a migration bug."
+)
+REPAIR_HINT = "Re-run with MIGRATE_REPAIR_TRACKING=1 to rewind tracking from version {version}"
+REPAIR_REFUSED = "Auto-repair refused: the desync is partial or non-contiguous"
+
+
+def is_driver_error(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".")[0] in ("psycopg", "pymysql", "sqlite3")
+
+
+class Runner:
+    """One service on one open database."""
+
+    def __init__(self, db, service: Service):
+        self.db = db
+        self.service = service
+        self.tracker = Tracker(db, service)
+        self.migrations: list[Migration] = service.migrations(db.files_dialect)
+        self.by_version = {m.version: m for m in self.migrations}
+        self.log = log.get().bind(service=service.name)
+
+    @property
+    def dialect(self) -> str:
+        return self.db.files_dialect
+
+    # -- lock ---------------------------------------------------------------
+    @contextmanager
+    def locked(self, timeout: float):
+        key = self.service.table_prefix
+        self.db.lock(key, timeout, on_wait=lambda: self.log.info(
+            "waiting for the migration lock", lock_timeout=timeout))
+        try:
+            yield
+        finally:
+            try:
+                self.db.unlock(key)
+            except Exception as exc:  # the connection may be gone; the server frees the lock then
+                self.log.warning("could not release the migration lock", error=str(exc))
+
+    # -- checks -------------------------------------------------------------
+    def rows(self) -> dict[int, AppliedRow]:
+        return self.tracker.rows()
+
+    def check_dirty(self, rows: dict[int, AppliedRow]) -> None:
+        dirty = [v for v, r in rows.items() if r.dirty]
+        if dirty:
+            self.log.error("MIGRATION_DIRTY", version=dirty[0])
+            raise DirtyError(dirty[0])
+
+    def check_checksums(self, rows: dict[int, AppliedRow]) -> None:
+        changed = [
+            (m, rows[m.version]) for m in self.migrations
+            if m.version in rows and rows[m.version].checksum != m.checksum
+        ]
+        if changed:
+            m, row = changed[0]
+            raise ChecksumMismatch(
+                f"checksum mismatch: applied migration {m.version} changed on disk: {m.up.path}",
+                details=[f"  {c.up.path}: recorded sha256 {r.checksum[:12]}…, file sha256 {c.checksum[:12]}…"
+                         for c, r in changed],
+                hint="restore the file as it was applied; put new changes in a new migration",
+            )
+
+    def check_unknown(self, rows: dict[int, AppliedRow]) -> None:
+        newest = self.migrations[-1].version if self.migrations else 0
+        unknown = sorted(v for v in rows if v not in self.by_version)
+        below = [v for v in unknown if v < newest]
+        if below:
+            raise UsageError(
+                f"applied migration {below[0]} has no file in {self.service.root / self.dialect}"
+                f" (applied but not shipped: {', '.join(map(str, below))})",
+                hint="restore the missing files, or record the real state with `migrator force`",
+            )
+        if unknown:
+            self.log.warning("database is newer than this migrator", newest_shipped=newest,
+                             newest_applied=unknown[-1])
+
+    def check_foreign_objects(self, rows: dict[int, AppliedRow]) -> None:
+        """No tracking rows, but the schema already holds what the migrations create."""
+        if rows or not self.migrations:
+            return
+        first = catalog.created_relations(self.statements(self.migrations[0]))
+        found = self.db.snapshot({o.split(":", 1)[1] for o in first}, kinds=("table", "view", "sequence"))
+        existing = sorted(first & found)
+        if not existing:
+            return
+        reached = 0
+        for m in self.migrations:
+            created = catalog.created_relations(self.statements(m))
+            if created and not created <= self.db.snapshot({o.split(":", 1)[1] for o in created},
+                                                           kinds=("table", "view", "sequence")):
+                break
+            reached = m.version
+        raise DesyncError(
+            f"the database has no tracking rows in {self.service.tracking_table} but already holds "
+            f"objects that migration {self.migrations[0].version} creates ({', '.join(existing)}): "
+            "refusing to migrate over an untracked schema",
+            hint=f"if the schema is really at version {reached}, record it with "
+                 f"`migrator force {reached}` and run up again",
+        )
+
+    def check_desync(self, rows: dict[int, AppliedRow], repair: bool) -> list[int]:
+        """Verify tracking against the schema. Returns the versions to rewind (repair)."""
+        desync = catalog.check(self.db, rows.values())
+        if desync is None:
+            if repair:
+                self.log.warning("MIGRATE_REPAIR_TRACKING is set but tracking is in sync: nothing to "
+                                 "repair; set the break-glass flag back to false")
+            return []
+        lines = self.desync_lines(desync, rows)
+        if desync.repairable and repair:
+            return desync.versions
+        self.log.error("MIGRATION_TRACKING_DESYNC", versions=desync.versions,
+                       missing=desync.missing, repairable=desync.repairable)
+        raise DesyncError(FATAL_DESYNC, details=lines)
+
+    def desync_lines(self, desync: catalog.Desync, rows) -> list[str]:
+        def describe(v: int) -> list[str]:
+            out = [f"  version {v} ({rows[v].name}): missing {', '.join(desync.missing[v])}"]
+            if desync.present.get(v):
+                out.append(f"  version {v} ({rows[v].name}): still present {', '.join(desync.present[v])}")
+            return out
+
+        if desync.repairable:
+            return [REPAIR_HINT.format(version=desync.rewind_from)] + [
+                line for v in desync.versions for line in describe(v)]
+        return [REPAIR_REFUSED] + [line for v in desync.versions for line in describe(v)]
+
+    def repair(self, versions: list[int], rows) -> None:
+        desync = catalog.check(self.db, rows.values())
+        with self.db.transaction():
+            self.tracker.delete(versions)
+            self.tracker.event("MIGRATION_TRACKING_REPAIRED", versions[0], versions=versions,
+                               missing={str(v): desync.missing[v] for v in versions})
+        self.log.warning("MIGRATION_TRACKING_REPAIRED", versions=versions,
+                         missing={str(v): desync.missing[v] for v in versions})
+        log.operator(f"Tracking rewound from version {versions[0]}: removed rows "
+                     f"{', '.join(map(str, versions))}; re-applying them now.")
+
+    # -- plan ---------------------------------------------------------------
+    def pending(self, rows: dict[int, AppliedRow], target: int | None = None) -> list[Migration]:
+        return [m for m in self.migrations
+                if m.version not in rows and (target is None or m.version <= target)]
+
+    def statements(self, m: Migration, down: bool = False) -> list[Statement]:
+        return split((m.down if down else m.up).text, self.dialect)
+
+    def transactional(self, m: Migration, down: bool = False) -> bool:
+        sql_file = m.down if down else m.up
+        return self.db.transactional_ddl and not sql_file.no_transaction
+
+    # -- execution ------------------------------------------------------------
+    def _run(self, m: Migration, statements: list[Statement], path) -> None:
+        for statement in statements:
+            try:
+                self.db.run_script_statement(statement.sql)
+            except Exception as exc:
+                if not is_driver_error(exc):
+                    raise
+                raise MigrationFailed(
+                    f"migration {m.version} failed: {path.name} line {statement.line}: "
+                    f"{self.db.describe_error(exc)}"
+                ) from None
+
+    def _failed(self, m: Migration, error: MigrationFailed, dirty: bool, action: str) -> None:
+        self.log.error("MIGRATION_FAILED", version=m.version, name=m.name, error=error.message,
+                       action=action, dirty=dirty)
+        try:
+            self.tracker.event("MIGRATION_FAILED", m.version, name=m.name, error=error.message,
+                               action=action, dirty=dirty)
+        except Exception as exc:
+            if not is_driver_error(exc):
+                raise
+            self.log.warning("could not record the failure event", error=str(exc))
+        if dirty:
+            error.hint = (f"the database is now dirty at version {m.version}: inspect the schema, complete "
+                          f"or revert it by hand, then run `migrator force <version>`")
+        else:
+            error.hint = "the migration was rolled back; nothing was recorded"
+
+    def apply(self, m: Migration) -> int:
+        statements = self.statements(m)
+        names = catalog.names_in(statements) - self.service.own_tables
+        own = self.service.own_tables
+        started = time.monotonic()
+        if self.transactional(m):
+            try:
+                with self.db.transaction():
+                    before = self.db.snapshot(names)
+                    self._run(m, statements, m.up.path)
+                    change = catalog.diff(before, self.db.snapshot(names), own)
+                    ms = int((time.monotonic() - started) * 1000)
+                    self.tracker.insert(m, dirty=False, created=change.created, dropped=change.dropped,
+                                        execution_ms=ms)
+                    self.tracker.event("MIGRATION_APPLIED", m.version, name=m.name, execution_ms=ms,
+                                       created=sorted(change.created), dropped=sorted(change.dropped))
+            except MigrationFailed as exc:
+                self._failed(m, exc, dirty=False, action="up")
+                raise
+        else:
+            self.tracker.insert(m, dirty=True)
+            before = self.db.snapshot(names)
+            try:
+                self._run(m, statements, m.up.path)
+            except MigrationFailed as exc:
+                self._failed(m, exc, dirty=True, action="up")
+                raise
+            change = catalog.diff(before, self.db.snapshot(names), own)
+            ms = int((time.monotonic() - started) * 1000)
+            with self.db.transaction():
+                self.tracker.mark_clean(m.version, created=change.created, dropped=change.dropped,
+                                        execution_ms=ms)
+                self.tracker.event("MIGRATION_APPLIED", m.version, name=m.name, execution_ms=ms,
+                                   created=sorted(change.created), dropped=sorted(change.dropped))
+        self.log.info("MIGRATION_APPLIED", version=m.version, name=m.name, execution_ms=ms,
+                      created=len(change.created), dropped=len(change.dropped))
+        return ms
+
+    def revert(self, m: Migration) -> int:
+        statements = self.statements(m, down=True)
+        started = time.monotonic()
+        try:
+            if self.transactional(m, down=True):
+                with self.db.transaction():
+                    self._run(m, statements, m.down.path)
+                    self.tracker.delete([m.version])
+                    self.tracker.event("MIGRATION_ROLLED_BACK", m.version, name=m.name)
+            else:
+                self.tracker.set_dirty(m.version, True)
+                self._run(m, statements, m.down.path)
+                with self.db.transaction():
+                    self.tracker.delete([m.version])
+                    self.tracker.event("MIGRATION_ROLLED_BACK", m.version, name=m.name)
+        except MigrationFailed as exc:
+            self._failed(m, exc, dirty=not self.transactional(m, down=True), action="down")
+            raise
+        ms = int((time.monotonic() - started) * 1000)
+        self.log.info("MIGRATION_ROLLED_BACK", version=m.version, name=m.name, execution_ms=ms)
+        return ms
+
+    def force(self, version: int, rows: dict[int, AppliedRow]) -> dict[str, list[int]]:
+        removed = sorted(v for v in rows if v > version)
+        cleaned = sorted(v for v, r in rows.items() if v <= version and r.dirty)
+        inserted = [m for m in self.migrations if m.version <= version and m.version not in rows]
+        with self.db.transaction():
+            self.tracker.delete_above(version)
+            for v in cleaned:
+                self.tracker.set_dirty(v, False)
+            for m in inserted:
+                self.tracker.insert(m, dirty=False, forced=True)
+            self.tracker.event("MIGRATION_FORCED", version, removed=removed, cleaned=cleaned,
+                               recorded=[m.version for m in inserted])
+        summary = {"removed": removed, "cleaned": cleaned, "recorded": [m.version for m in inserted]}
+        self.log.warning("MIGRATION_FORCED", version=version, **summary)
+        return summary

@@ -1,0 +1,121 @@
+"""The per-service tables: tracking (``<prefix>_migrations``) and events
+(``<prefix>_migration_events``). Query strings only; the engine decides when."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from migrator.source import Migration, Service
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(value) -> str | None:
+    """A stored timestamp as ISO-8601 UTC, whatever the driver returned."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class AppliedRow:
+    version: int
+    name: str
+    checksum: str
+    applied_at: str | None
+    execution_ms: int
+    dirty: bool
+    forced: bool
+    created: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+class Tracker:
+    """Reads and writes one service's tracking and events tables."""
+
+    def __init__(self, db, service: Service):
+        self.db = db
+        self.service = service
+        self.table = db.quote(service.tracking_table)
+        self.events = db.quote(service.events_table)
+
+    def exists(self) -> bool:
+        return self.db.table_exists(self.service.tracking_table)
+
+    def ensure(self) -> None:
+        t = self.db.types
+        self.db.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table} ("
+            f"version {t['bigint']} NOT NULL PRIMARY KEY, name {t['name']} NOT NULL, "
+            f"checksum {t['checksum']} NOT NULL, applied_at {t['timestamp']} NOT NULL, "
+            f"execution_ms {t['bigint']} NOT NULL DEFAULT 0, dirty {t['bool']} NOT NULL DEFAULT FALSE, "
+            f"forced {t['bool']} NOT NULL DEFAULT FALSE, objects_created {t['text']}, "
+            f"objects_dropped {t['text']})"
+        )
+        self.db.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.events} ("
+            f"id {t['serial_pk']}, event {t['name']} NOT NULL, version {t['bigint']}, "
+            f"created_at {t['timestamp']} NOT NULL, detail {t['text']} NOT NULL)"
+        )
+
+    def rows(self) -> dict[int, AppliedRow]:
+        if not self.exists():
+            return {}
+        out = {}
+        for r in self.db.query(
+            f"SELECT version, name, checksum, applied_at, execution_ms, dirty, forced, "
+            f"objects_created, objects_dropped FROM {self.table} ORDER BY version"
+        ):
+            out[int(r[0])] = AppliedRow(int(r[0]), r[1], r[2], iso(r[3]), int(r[4] or 0), bool(r[5]),
+                                        bool(r[6]), json.loads(r[7] or "[]"), json.loads(r[8] or "[]"))
+        return out
+
+    def insert(self, m: Migration, *, dirty: bool, forced: bool = False, created=(), dropped=(),
+               execution_ms: int = 0) -> None:
+        self.db.execute(
+            f"INSERT INTO {self.table} (version, name, checksum, applied_at, execution_ms, dirty, forced, "
+            f"objects_created, objects_dropped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (m.version, m.name, m.checksum, self.db.db_time(utcnow()), execution_ms, dirty, forced,
+             json.dumps(sorted(created)), json.dumps(sorted(dropped))),
+        )
+
+    def mark_clean(self, version: int, *, created=(), dropped=(), execution_ms: int = 0) -> None:
+        self.db.execute(
+            f"UPDATE {self.table} SET dirty = ?, applied_at = ?, execution_ms = ?, objects_created = ?, "
+            f"objects_dropped = ? WHERE version = ?",
+            (False, self.db.db_time(utcnow()), execution_ms, json.dumps(sorted(created)),
+             json.dumps(sorted(dropped)), version),
+        )
+
+    def set_dirty(self, version: int, dirty: bool) -> None:
+        self.db.execute(f"UPDATE {self.table} SET dirty = ? WHERE version = ?", (dirty, version))
+
+    def delete(self, versions) -> None:
+        for version in versions:
+            self.db.execute(f"DELETE FROM {self.table} WHERE version = ?", (version,))
+
+    def delete_above(self, version: int) -> None:
+        self.db.execute(f"DELETE FROM {self.table} WHERE version > ?", (version,))
+
+    def event(self, event: str, version: int | None = None, **detail) -> None:
+        detail.setdefault("host", socket.gethostname())
+        detail.setdefault("pid", os.getpid())
+        self.db.execute(
+            f"INSERT INTO {self.events} (event, version, created_at, detail) VALUES (?, ?, ?, ?)",
+            (event, version, self.db.db_time(utcnow()), json.dumps(detail, sort_keys=True, default=str)),
+        )
+
+    def list_events(self, limit: int = 1000) -> list[tuple]:
+        return self.db.query(
+            f"SELECT id, event, version, created_at, detail FROM {self.events} ORDER BY id DESC LIMIT {int(limit)}"
+        )
