@@ -265,3 +265,20 @@ def report(error: MigratorError) -> None:
 
 def stdin_is_tty() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
+
+
+def lint(config, dialect: str | None = None, fmt: str = "text") -> int:
+    from migrator import lint as linter
+
+    services = ([select_service(config.migrations_dir, config.service)] if config.service
+                else all_services(config.migrations_dir))
+    dialects = [dialect] if dialect else ["postgres", "mysql", "sqlite"]
+    findings = linter.lint_services(services, dialects)
+    log.result(linter.render_json(findings) if fmt == "json" else linter.render_text(findings))
+    return ExitStatus.FAILED if findings else ExitStatus.OK
+
+
+def backfill(config, action: str, name: str | None = None, fmt: str = "text") -> int:
+    from migrator import backfill as backfills
+
+    return backfills.command(config, action, name, fmt=fmt)
