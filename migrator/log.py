@@ -36,11 +36,24 @@ def level_number(level: str) -> int:
     return _LEVELS[level.lower()]
 
 
+_settings = {"fmt": "auto", "level": "info", "stream": None}
+_context: dict = {}
+
+
 def configure(fmt: str = "auto", level: str = "info", stream=None) -> None:
+    """Remember the settings; structlog itself is set up on the first log line (it
+    costs tens of milliseconds to import, and a no-op run may log nothing)."""
+    global _configured
+    _settings.update(fmt=fmt, level=level, stream=stream)
+    _configured = False
+
+
+def _setup():
     import structlog
 
     global _configured
-    stream = stream or sys.stderr
+    stream = _settings["stream"] or sys.stderr
+    fmt = _settings["fmt"]
     if fmt == "auto":
         fmt = "console" if stream.isatty() else "json"
     renderer = (structlog.dev.ConsoleRenderer(colors=stream.isatty()) if fmt == "console"
@@ -53,27 +66,42 @@ def configure(fmt: str = "auto", level: str = "info", stream=None) -> None:
             _redact_processor,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(level_number(level)),
+        wrapper_class=structlog.make_filtering_bound_logger(level_number(_settings["level"])),
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=True,
     )
+    structlog.contextvars.bind_contextvars(**_context)
     _configured = True
+    return structlog
 
 
-def get():
-    import structlog
+class Logger:
+    """A structlog logger made on first use; lines below the level cost nothing."""
 
-    if not _configured:
-        configure()
-    return structlog.get_logger("migrator")
+    def __init__(self, values: dict | None = None):
+        self._values = values or {}
+
+    def bind(self, **values) -> "Logger":
+        return Logger({**self._values, **values})
+
+    def __getattr__(self, method: str):
+        wanted = _LEVELS.get(method)
+        if wanted is not None and wanted < level_number(_settings["level"]):
+            return lambda *args, **kwargs: None
+        structlog = _setup() if not _configured else __import__("structlog")
+        return getattr(structlog.get_logger("migrator").bind(**self._values), method)
+
+
+def get() -> Logger:
+    return Logger()
 
 
 def bind(**values) -> None:
-    import structlog
+    _context.update(values)
+    if _configured:
+        import structlog
 
-    structlog.contextvars.bind_contextvars(**values)
-
-
+        structlog.contextvars.bind_contextvars(**values)
 def operator(line: str) -> None:
     """An exact, grep-able line for the operator, on stderr, as plain text."""
     print(redact(line), file=sys.stderr, flush=True)
