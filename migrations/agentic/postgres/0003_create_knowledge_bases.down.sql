@@ -1,0 +1,2 @@
+DROP TABLE knowledge_documents;
+DROP TABLE knowledge_bases;

@@ -1,0 +1,3 @@
+DROP TABLE chat_messages;
+DROP FUNCTION agentic_track_chat_message();
+DROP TABLE chats;

@@ -1,0 +1,2 @@
+-- migrator:no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS ix_chats_user_last_message;

@@ -1,0 +1,1 @@
+ALTER TABLE chat_messages DROP CONSTRAINT ck_chat_messages_token_count;

@@ -1,0 +1,1 @@
+-- Nothing to undo: 0007 only marks chat_messages.tokens as deprecated on SQLite.

@@ -1,0 +1,5 @@
+-- migrator:deprecates chat_messages.tokens
+-- From this release on the application reads and writes chat_messages.token_count only;
+-- 0008 drops chat_messages.tokens.
+-- PostgreSQL also adds CHECK (token_count >= 0) here, NOT VALID. SQLite cannot add a constraint
+-- to an existing table without rebuilding it, so the application validates.

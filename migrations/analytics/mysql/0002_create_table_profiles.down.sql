@@ -1,0 +1,2 @@
+DROP TABLE column_profiles;
+DROP TABLE table_profiles;

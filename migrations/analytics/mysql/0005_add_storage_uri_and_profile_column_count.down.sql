@@ -1,0 +1,3 @@
+ALTER TABLE table_profiles DROP COLUMN column_count, ALGORITHM=INPLACE, LOCK=NONE;
+
+ALTER TABLE managed_tables DROP COLUMN storage_uri, ALGORITHM=INPLACE, LOCK=NONE;

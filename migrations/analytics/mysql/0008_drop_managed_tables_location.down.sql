@@ -1,0 +1,2 @@
+-- The column comes back empty and nullable: its data lives on in managed_tables.storage_uri.
+ALTER TABLE managed_tables ADD COLUMN location VARCHAR(2048) NULL, ALGORITHM=INSTANT;

@@ -1,0 +1,2 @@
+-- Contract step: managed_tables.location has been deprecated since 0007.
+ALTER TABLE managed_tables DROP COLUMN location, ALGORITHM=INPLACE, LOCK=NONE;

@@ -1,0 +1,2 @@
+DROP TABLE managed_table_columns;
+DROP TABLE managed_tables;

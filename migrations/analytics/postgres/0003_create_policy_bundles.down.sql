@@ -1,0 +1,2 @@
+DROP TABLE policy_bundle_bindings;
+DROP TABLE policy_bundles;

@@ -1,0 +1,1 @@
+DROP VIEW latest_table_profiles;

@@ -1,0 +1,4 @@
+-- migrator:deprecates managed_tables.location
+-- From this release on the catalogue reads and writes managed_tables.storage_uri only; rows
+-- older than 0005 got storage_uri from the copy backfill of the release that shipped 0005
+-- (see migrations/README.md). 0008 drops managed_tables.location. No statement runs here.

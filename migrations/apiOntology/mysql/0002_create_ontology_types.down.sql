@@ -1,0 +1,2 @@
+DROP TABLE ontology_properties;
+DROP TABLE ontology_types;

@@ -1,0 +1,4 @@
+-- migrator:deprecates ontology_types.title
+-- From this release on the API reads and writes ontology_types.display_name only; rows older than
+-- 0005 got it from the copy backfill of the release that shipped 0005 (see migrations/README.md).
+-- 0008 drops ontology_types.title. No statement runs here.

@@ -1,0 +1,2 @@
+-- Contract step: ontology_types.title has been deprecated since 0007.
+ALTER TABLE ontology_types DROP COLUMN title, ALGORITHM=INPLACE, LOCK=NONE;

@@ -1,0 +1,2 @@
+DROP TABLE ontology_branches;
+DROP SEQUENCE ontology_revision_seq;

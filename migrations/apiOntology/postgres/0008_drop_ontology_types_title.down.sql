@@ -1,0 +1,2 @@
+-- The column comes back empty and nullable: its data lives on in ontology_types.display_name.
+ALTER TABLE ontology_types ADD COLUMN title text NULL;

@@ -1,0 +1,2 @@
+DROP VIEW ontology_type_summaries;
+DROP TABLE ontology_branch_merges;

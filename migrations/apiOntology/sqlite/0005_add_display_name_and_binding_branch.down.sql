@@ -1,0 +1,3 @@
+ALTER TABLE ontology_bindings DROP COLUMN branch_id;
+
+ALTER TABLE ontology_types DROP COLUMN display_name;

@@ -1,0 +1,1 @@
+-- Nothing to undo: 0007 only marks users.full_name as deprecated.

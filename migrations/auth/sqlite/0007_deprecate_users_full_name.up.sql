@@ -1,0 +1,5 @@
+-- migrator:deprecates users.full_name
+-- Contract preparation for the full_name -> display_name rename. No statement runs here: the
+-- directive records that no code may read or write users.full_name any more. From this release
+-- on the application writes display_name only; rows older than 0005 got their display_name from
+-- the copy backfill of the release that shipped 0005 (see migrations/README.md). 0008 drops it.

@@ -1,0 +1,2 @@
+DROP TABLE embedding_index_builds;
+DROP TABLE embedding_indexes;

@@ -1,0 +1,3 @@
+DROP VIEW current_prompt_versions;
+DROP TABLE prompt_versions;
+DROP TABLE prompts;

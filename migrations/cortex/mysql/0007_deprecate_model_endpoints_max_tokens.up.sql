@@ -1,0 +1,4 @@
+-- migrator:deprecates model_endpoints.max_tokens
+-- From this release on the gateway reads and writes model_endpoints.max_output_tokens only; rows
+-- older than 0005 got it from the copy backfill of the release that shipped 0005 (see
+-- migrations/README.md). 0008 drops model_endpoints.max_tokens. No statement runs here.

@@ -1,0 +1,1 @@
+-- Nothing to undo: 0007 only marks model_endpoints.max_tokens as deprecated.

@@ -1,0 +1,2 @@
+DROP TABLE model_endpoint_usage_daily;
+DROP TABLE model_endpoints;

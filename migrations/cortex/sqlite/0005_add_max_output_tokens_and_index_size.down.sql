@@ -1,0 +1,3 @@
+ALTER TABLE embedding_indexes DROP COLUMN estimated_size_bytes;
+
+ALTER TABLE model_endpoints DROP COLUMN max_output_tokens;
