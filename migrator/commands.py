@@ -272,8 +272,7 @@ def lint(config, dialect: str | None = None, fmt: str = "text") -> int:
 
     services = ([select_service(config.migrations_dir, config.service)] if config.service
                 else all_services(config.migrations_dir))
-    dialects = [dialect] if dialect else ["postgres", "mysql", "sqlite"]
-    findings = linter.lint_services(services, dialects)
+    findings = linter.lint_services(services, [dialect] if dialect else None)
     log.result(linter.render_json(findings) if fmt == "json" else linter.render_text(findings))
     return ExitStatus.FAILED if findings else ExitStatus.OK
 

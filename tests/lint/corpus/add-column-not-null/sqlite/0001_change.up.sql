@@ -1,0 +1,2 @@
+-- A required column on an existing table.
+ALTER TABLE users ADD COLUMN tenant_id INTEGER NOT NULL;

@@ -1,0 +1,2 @@
+-- Widening a column rewrites the table.
+ALTER TABLE users ALTER COLUMN email TYPE varchar(320);

@@ -1,0 +1,2 @@
+-- DROP INDEX without an online algorithm.
+DROP INDEX ix_users_email ON users;

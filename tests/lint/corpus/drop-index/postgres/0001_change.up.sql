@@ -1,0 +1,2 @@
+-- DROP INDEX takes ACCESS EXCLUSIVE on the table.
+DROP INDEX ix_users_email;

@@ -1,0 +1,2 @@
+-- migrator:deprecates users.full_name
+-- From this release on nothing reads or writes users.full_name.

@@ -1,0 +1,2 @@
+-- Contract step.
+ALTER TABLE users DROP COLUMN full_name, ALGORITHM=INPLACE, LOCK=NONE;

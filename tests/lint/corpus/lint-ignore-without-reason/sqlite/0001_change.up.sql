@@ -1,0 +1,2 @@
+-- migrator:lint-ignore backfill-in-migration
+UPDATE users SET email = lower(email);

@@ -1,0 +1,2 @@
+-- The running release still queries `users`.
+RENAME TABLE users TO accounts;

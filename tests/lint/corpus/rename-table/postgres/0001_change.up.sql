@@ -1,0 +1,2 @@
+-- The running release still queries "users".
+ALTER TABLE users RENAME TO accounts;

@@ -1,0 +1,2 @@
+-- ALTER ... FORCE rebuilds the table.
+ALTER TABLE users FORCE;

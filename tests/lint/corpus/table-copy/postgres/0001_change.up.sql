@@ -1,0 +1,3 @@
+-- VACUUM FULL rewrites the table (no-transaction: VACUUM cannot run in one).
+-- migrator:no-transaction
+VACUUM FULL users;

@@ -1,0 +1,2 @@
+-- OPTIMIZE TABLE rebuilds the table.
+OPTIMIZE TABLE users;

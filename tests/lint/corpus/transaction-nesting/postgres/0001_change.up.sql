@@ -1,0 +1,4 @@
+-- The migrator already runs this file in a transaction.
+BEGIN;
+ALTER TABLE users ADD COLUMN nickname text NULL;
+COMMIT;
