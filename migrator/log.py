@@ -108,5 +108,12 @@ def operator(line: str) -> None:
 
 
 def result(line: str = "") -> None:
-    """A command result, on stdout."""
-    print(redact(line), flush=True)
+    """A command result, on stdout. A reader that went away (``| head``) must not
+    interrupt the work: further results go to /dev/null."""
+    try:
+        print(redact(line), flush=True)
+    except BrokenPipeError:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
