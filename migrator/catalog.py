@@ -107,7 +107,8 @@ def check(db, rows) -> Desync | None:
     live = live_objects(rows)
     if not live:
         return None
-    current = db.snapshot({relation_of(o) for o in live} | {o.rsplit(".", 1)[-1] for o in live if o.startswith("index:")})
+    # every recorded object names its relation (index:t.i -> t): the relations are the whole filter
+    current = db.snapshot({relation_of(o) for o in live})
     missing: dict[int, list[str]] = {}
     present: dict[int, list[str]] = {}
     for obj, version in sorted(live.items()):

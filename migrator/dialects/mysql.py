@@ -14,9 +14,8 @@ _TABLES = ("SELECT CONCAT(CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE
            "ELSE 'table' END, ':', LOWER(TABLE_NAME)) FROM information_schema.TABLES "
            "WHERE TABLE_SCHEMA = DATABASE(){f}")
 _COLUMNS = ("SELECT CONCAT('column:', LOWER(c.TABLE_NAME), '.', LOWER(c.COLUMN_NAME)) "
-            "FROM information_schema.COLUMNS c JOIN information_schema.TABLES t "
-            "ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
-            "WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE <> 'VIEW'{fc}")
+            "FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME NOT IN "
+            "(SELECT v.TABLE_NAME FROM information_schema.VIEWS v WHERE v.TABLE_SCHEMA = DATABASE()){fc}")
 _INDEXES = ("SELECT DISTINCT CONCAT('index:', LOWER(TABLE_NAME), '.', LOWER(INDEX_NAME)) "
             "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE(){f}")
 _CONSTRAINTS = ("SELECT CONCAT('constraint:', LOWER(TABLE_NAME), '.', LOWER(CONSTRAINT_NAME)) "
@@ -29,7 +28,7 @@ class MySQL(Database):
     files_dialect = "mysql"
     transactional_ddl = False
     placeholder = "%s"
-    types = dict(Database.types, timestamp="DATETIME(6)", bool="TINYINT(1)",
+    types = dict(Database.types, timestamp="DATETIME(6)", bool="TINYINT(1)", text="LONGTEXT",
                  serial_pk="BIGINT AUTO_INCREMENT PRIMARY KEY")
 
     quote_char = "`"

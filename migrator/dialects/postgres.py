@@ -27,9 +27,9 @@ UNION ALL
 SELECT 'constraint:' || r.relname || '.' || lower(k.conname)
   FROM rel r JOIN pg_constraint k ON k.conrelid = r.oid WHERE k.contype IN ('p', 'u', 'f', 'c', 'x')
 """
-_FILTER = """AND (lower(c.relname) = ANY(%(names)s) OR c.oid IN (
+_FILTER = """AND (lower(c.relname) IN (SELECT unnest(%(names)s::text[])) OR c.oid IN (
     SELECT x.indrelid FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
-    WHERE lower(ic.relname) = ANY(%(names)s)))"""
+    WHERE lower(ic.relname) IN (SELECT unnest(%(names)s::text[]))))"""
 
 
 def advisory_key(text: str) -> int:
@@ -56,7 +56,8 @@ class Postgres(Database):
             kwargs.update(host=d.host, port=d.port)
         try:
             self.conn = psycopg.connect(
-                dbname=d.database, user=d.user, password=d.password, autocommit=True, **kwargs
+                dbname=d.database, user=d.user, password=d.password, autocommit=True,
+                prepare_threshold=None, **kwargs
             )
         except psycopg.ProgrammingError as exc:
             raise UsageError(f"invalid DSN option: {self.describe_error(exc)}") from None

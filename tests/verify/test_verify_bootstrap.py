@@ -1,0 +1,193 @@
+"""Fresh databases, a dropped tracker, rows without recorded objects, data-only migrations."""
+
+from __future__ import annotations
+
+import pytest
+from verify_support import (
+    EVENTS,
+    FATAL,
+    FORCE_HINT,
+    REPAIR_ENV,
+    REPAIR_HINT,
+    TRACKING,
+    applied_objects,
+    assert_fatal_then,
+    assert_no_raw_error,
+    drop,
+    events,
+    state,
+    tracking_rows,
+)
+
+
+def test_fresh_database_gets_everything_and_again_is_a_noop(db, small, cli):
+    migrations = small(db)
+
+    first = cli("up", dsn=db.dsn, migrations=migrations)
+
+    assert first.code == 0, first.text
+    assert [r[0] for r in tracking_rows(db)] == ["1", "2", "3", "4"]
+    objects = applied_objects(db)
+    assert "table:accounts" in objects[1] and "index:accounts.ix_accounts_name" in objects[1]
+    assert objects[2] == ["column:accounts.nickname"]
+    assert "view:active_projects" in objects[3] and "table:projects" in objects[3]
+    assert "table:tasks" in objects[4] and "index:tasks.ix_tasks_title" in objects[4]
+    for recorded in objects.values():  # the migrator's own tables are never recorded
+        assert not any(TRACKING in o or EVENTS in o for o in recorded), recorded
+    after_first = state(db)
+
+    again = cli("up", dsn=db.dsn, migrations=migrations)
+    assert again.code == 0, again.text
+    assert "No pending migrations" in again.out
+    assert state(db) == after_first
+    assert cli("verify", dsn=db.dsn, migrations=migrations).code == 0
+
+
+def test_fresh_database_verify_is_clean(db, small, cli):
+    migrations = small(db)
+    verify = cli("verify", dsn=db.dsn, migrations=migrations)
+    assert verify.code == 0, verify.text
+    assert db.snapshot() == set(), "verify must not create anything"
+
+
+# -- the tracking table dropped while the objects exist ------------------------------------
+
+def _drop_tracker(db):
+    db.execute(f"DROP TABLE {TRACKING}")
+
+
+@pytest.mark.parametrize("env", [None, REPAIR_ENV], ids=["no-flag", "flag"])
+def test_dropped_tracker_is_refused_with_a_pointer_at_force(migrated, env):
+    db, _, run = migrated
+    _drop_tracker(db)
+    before = sorted(db.snapshot())
+
+    result = run("up", env=env)
+
+    assert result.code == 4, result.text
+    assert_no_raw_error(result)
+    assert TRACKING in result.err
+    hint = FORCE_HINT.search(result.err)
+    assert hint, f"no `migrator force N` hint:\n{result.err}"
+    assert hint.group(1) == "4"
+    assert sorted(db.snapshot()) == before, "nothing may be created or applied"
+
+    verify = run("verify")
+    assert verify.code == 4, verify.text
+    assert_no_raw_error(verify)
+    assert run("status", "--check").code == 4
+
+
+def test_dropped_tracker_following_the_hint_recovers(migrated):
+    db, _, run = migrated
+    _drop_tracker(db)
+    hint = FORCE_HINT.search(run("up").err)
+    assert hint
+
+    forced = run("force", hint.group(1), "--yes")
+    assert forced.code == 0, forced.text
+    assert [r[0] for r in tracking_rows(db)] == ["1", "2", "3", "4"]
+    assert events(db, "MIGRATION_FORCED")
+
+    up = run("up")
+    assert up.code == 0, up.text
+    assert "No pending migrations" in up.out
+    verify = run("verify")
+    assert verify.code == 0, verify.text
+
+
+def test_dropped_tracker_on_a_partly_migrated_schema_points_at_the_real_version(migrated):
+    db, _, run = migrated
+    _drop_tracker(db)
+    drop(db, "newest_table")
+
+    result = run("up")
+    assert result.code == 4, result.text
+    hint = FORCE_HINT.search(result.err)
+    assert hint and hint.group(1) == "3", result.err
+
+    assert run("force", "3", "--yes").code == 0
+    up = run("up")
+    assert up.code == 0, up.text
+    assert "Applied 4 tasks" in up.out
+    assert "table:tasks" in db.snapshot()
+    assert run("verify").code == 0
+
+
+def test_dropped_tracker_and_events_table_is_refused_too(migrated):
+    db, _, run = migrated
+    db.execute(f"DROP TABLE {TRACKING}", f"DROP TABLE {EVENTS}")
+
+    result = run("up")
+
+    assert result.code == 4, result.text
+    assert_no_raw_error(result)
+    assert FORCE_HINT.search(result.err)
+
+
+# -- rows recorded before object recording existed -------------------------------------------
+
+@pytest.mark.parametrize("value", ["NULL", "'[]'"])
+def test_rows_without_recorded_objects_verify_trivially(migrated, value):
+    db, _, run = migrated
+    db.execute(f"UPDATE {TRACKING} SET objects_created = {value}, objects_dropped = {value}")
+    before = state(db)
+
+    verify = run("verify")
+    assert verify.code == 0, verify.text
+    up = run("up")
+    assert up.code == 0, up.text
+    assert "No pending migrations" in up.out
+    assert state(db) == before
+    assert run("status", "--check").code == 0
+
+
+@pytest.mark.parametrize("value", ["NULL", "'[]'"])
+def test_legacy_rows_below_recorded_rows_still_guard_the_recorded_ones(migrated, value):
+    """Versions 1-3 recorded nothing (older migrator); version 4's table is dropped: repairable."""
+    db, _, run = migrated
+    db.execute(f"UPDATE {TRACKING} SET objects_created = {value} WHERE version < 4")
+    drop(db, "newest_table")
+
+    refused = run("up")
+    assert refused.code == 4, refused.text
+    assert_fatal_then(refused, REPAIR_HINT.format(version=4))
+
+    repaired = run("up", env=REPAIR_ENV)
+    assert repaired.code == 0, repaired.text
+    assert run("verify").code == 0
+
+
+# -- data-only migrations ----------------------------------------------------------------------
+
+def test_data_only_migration_records_nothing_and_verifies(db, small, cli):
+    migrations = small(db, data_only=True)
+
+    up = cli("up", dsn=db.dsn, migrations=migrations)
+
+    assert up.code == 0, up.text
+    objects = applied_objects(db)
+    assert objects[5] == []
+    assert db.query("SELECT count(*) FROM accounts")[0][0] == 1
+    verify = cli("verify", dsn=db.dsn, migrations=migrations)
+    assert verify.code == 0, verify.text
+    assert cli("status", "--check", dsn=db.dsn, migrations=migrations).code == 0
+
+
+def test_data_only_newest_does_not_hide_a_desync(db, small, cli):
+    """Version 4's table dropped below a data-only version 5: still detected (exit 4)."""
+    migrations = small(db, data_only=True)
+    assert cli("up", dsn=db.dsn, migrations=migrations).code == 0
+    drop(db, "newest_table")
+    before = state(db)
+
+    verify = cli("verify", dsn=db.dsn, migrations=migrations)
+    assert verify.code == 4, verify.text
+    assert FATAL in verify.err.splitlines()
+    assert "table:tasks" in verify.err
+    up = cli("up", dsn=db.dsn, migrations=migrations, env=REPAIR_ENV)
+    assert up.code in (0, 4), up.text
+    if up.code == 4:
+        assert state(db) == before
+    else:
+        assert cli("verify", dsn=db.dsn, migrations=migrations).code == 0
