@@ -11,7 +11,7 @@ import sys
 import time
 from contextlib import contextmanager
 
-from migrator import __version__, log
+from migrator import __version__, catalog, log
 from migrator.dialects import open_database
 from migrator.errors import DesyncError, DirtyError, ExitStatus, MigratorError, UsageError
 from migrator.runner import Runner
@@ -180,7 +180,7 @@ def status(config, fmt: str = "text", check: bool = False) -> int:
 def verify(config) -> int:
     with session(config) as runner:
         rows, _ = _checked_rows(runner)
-        objects = sum(len(r.created) for r in rows.values())
+        objects = len(catalog.live_objects(rows.values()))
         log.result(f"Tracking is in sync with the schema: service {runner.service.name}, "
                    f"{len(rows)} applied migrations, {objects} recorded objects checked.")
     return ExitStatus.OK

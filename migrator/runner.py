@@ -105,11 +105,13 @@ class Runner:
         existing = sorted(first & found)
         if not existing:
             return
-        reached = 0
+        reached = 0  # the newest version whose created relations all exist (data-only ones are unproven)
         for m in self.migrations:
             created = catalog.created_relations(self.statements(m))
-            if created and not created <= self.db.snapshot({o.split(":", 1)[1] for o in created},
-                                                           kinds=("table", "view", "sequence")):
+            if not created:
+                continue
+            if not created <= self.db.snapshot({o.split(":", 1)[1] for o in created},
+                                               kinds=("table", "view", "sequence")):
                 break
             reached = m.version
         raise DesyncError(
