@@ -22,12 +22,16 @@ _CREATES = re.compile(
 )
 
 
+_NOT_CODE = re.compile(
+    r"--[^\n]*|/\*.*?\*/|'(?:[^'\\]|''|\\.)*'|\$([A-Za-z_][A-Za-z0-9_]*|)\$.*?\$\1\$", re.DOTALL)
+
+
 def names_in(statements: Iterable[Statement]) -> set[str]:
-    """Every identifier the statements mention, lower-cased (a superset of the
-    relations they can touch)."""
+    """Every identifier the statements' code mentions, lower-cased (a superset of the
+    relations they can touch); string literals, bodies and comments are not code."""
     out: set[str] = set()
     for statement in statements:
-        for m in _IDENT.finditer(statement.sql):
+        for m in _IDENT.finditer(_NOT_CODE.sub(" ", statement.sql)):
             out.add(next(g for g in m.groups() if g is not None).lower())
     return out
 

@@ -22,7 +22,8 @@ from migrator.source import all_services, select_service
 def session(config):
     """Validate the migration set first, then connect: bad files never reach the database."""
     dsn = config.dsn
-    log.add_secret(dsn.password)
+    for secret in dsn.secrets:
+        log.add_secret(secret)
     service = select_service(config.migrations_dir, config.service)
     dialect = "cockroach" if dsn.dialect == "cockroach" else dsn.dialect
     service.migrations(dialect)

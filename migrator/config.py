@@ -58,6 +58,12 @@ class DSN:
         return f"{self.scheme}://{auth}{where}/{self.database}" + (f"?{query}" if query else "")
 
     @property
+    def secrets(self) -> list[str]:
+        """The password, wherever the DSN gives it (userinfo or a ``password`` parameter)."""
+        found = [v for k, v in self.params if "pass" in k.lower() and v]
+        return ([self.password] if self.password else []) + found
+
+    @property
     def address(self) -> str:
         if self.dialect == "sqlite":
             return self.database
@@ -87,13 +93,15 @@ def _check_port(port: str | None, dialect: str) -> int:
     if port is None or port == "":
         return DEFAULT_PORTS[dialect]
     if not port.isdigit() or not 0 < int(port) < 65536:
-        raise _bad(f"malformed port {port!r}")
+        raise _bad("malformed port (expected a number from 1 to 65535)")  # never echoed: it may be a password
     return int(port)
 
 
 def _split_hostport(netloc: str, dialect: str) -> tuple[str, int]:
     if netloc.startswith("["):
-        host, _, rest = netloc.partition("]")
+        host, closed, rest = netloc.partition("]")
+        if not closed:
+            raise _bad("malformed host (unclosed '[' in an IPv6 address)")
         host += "]"
         port = rest[1:] if rest.startswith(":") else (None if not rest else rest)
         if rest and not rest.startswith(":"):
@@ -117,7 +125,7 @@ def _check_database(name: str) -> str:
 
 def _parse_sqlite(scheme: str, rest: str) -> DSN:
     path, _, query = rest.partition("?")
-    if not path:
+    if not path or path.endswith("/"):
         raise _bad("missing database path (use sqlite:///absolute/path.db or sqlite://relative.db)")
     return DSN(scheme=scheme, dialect="sqlite", database=unquote(path), params=tuple(parse_qsl(query)))
 
@@ -136,8 +144,8 @@ def _parse_go_mysql(scheme: str, match: re.Match) -> DSN:
 
 
 def _parse_url(scheme: str, dialect: str, rest: str) -> DSN:
-    netloc, slash, path_query = rest.partition("/")
-    userinfo, _, hostport = netloc.rpartition("@")
+    userinfo, _, location = rest.rpartition("@")  # an unencoded password may hold "/", "?" or "@"
+    hostport, slash, path_query = location.partition("/")
     user, password = _split_userinfo(userinfo)
     dbname, _, query = path_query.partition("?")
     if not slash:

@@ -48,6 +48,7 @@ class Postgres(Database):
 
         d = self.dsn
         kwargs = dict(d.params)
+        password = kwargs.pop("password", None) or d.password
         kwargs.setdefault("application_name", "migrator")
         kwargs.setdefault("connect_timeout", "10")
         if d.socket:
@@ -56,7 +57,7 @@ class Postgres(Database):
             kwargs.update(host=d.host, port=d.port)
         try:
             self.conn = psycopg.connect(
-                dbname=d.database, user=d.user, password=d.password, autocommit=True,
+                dbname=d.database, user=d.user, password=password, autocommit=True,
                 prepare_threshold=None, **kwargs
             )
         except psycopg.ProgrammingError as exc:
@@ -67,7 +68,11 @@ class Postgres(Database):
             self.run_script_statement(statement)
 
     def ddl_lock_statements(self) -> list[str]:
-        return [f"SET lock_timeout = '{int(self.ddl_lock_timeout * 1000)}ms'"]
+        statements = [f"SET lock_timeout = '{int(self.ddl_lock_timeout * 1000)}ms'"]
+        if self.conn is not None and self.conn.info.server_version >= 140000:
+            # a runner killed mid-statement: its backend notices within 1 s, aborts and frees the lock
+            statements.append("SET client_connection_check_interval = '1s'")
+        return statements
 
     def lock_name(self, key: str) -> int:
         return advisory_key(f"migrator:{key}")

@@ -1,0 +1,2 @@
+-- Intentionally empty: a comment-only file is a valid no-op migration.
+-- It is recorded like any other.

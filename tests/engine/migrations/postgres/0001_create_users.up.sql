@@ -1,0 +1,10 @@
+-- Users: a table with a primary key, a named unique constraint and an index.
+CREATE TABLE users (
+    id BIGINT PRIMARY KEY,
+    email VARCHAR(255) NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    CONSTRAINT users_email_key UNIQUE (email)
+);
+CREATE INDEX users_created_at_idx ON users (created_at);
+-- a semicolon inside a string literal must not split the statement
+INSERT INTO users (id, email) VALUES (1, 'first;user@example.com');

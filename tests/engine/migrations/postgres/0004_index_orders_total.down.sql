@@ -1,0 +1,2 @@
+-- migrator:no-transaction
+DROP INDEX CONCURRENTLY orders_total_cents_idx;

@@ -1,0 +1,2 @@
+-- migrator:no-transaction
+CREATE INDEX orders_total_cents_idx ON orders (total_cents);
