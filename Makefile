@@ -52,7 +52,7 @@ test: venv servers helm image
 
 # Without the image and helm (quick engine loop while developing).
 test-fast: venv servers
-	$(BIN)/python -m pytest tests --ignore=tests/image --ignore=tests/e2e --ignore=tests/chart $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests --ignore=tests/image --ignore=tests/e2e --ignore=tests/chart --ignore=tests/reliability $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/migrator lint --migrations migrations

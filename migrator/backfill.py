@@ -197,7 +197,7 @@ def _integer(path: Path, data: dict, key: str, minimum: int, default: int | None
 
 def _identifier(path: Path, data: dict, key: str) -> str:
     value = data[key]
-    if not isinstance(value, str) or not IDENTIFIER.match(value):
+    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
         raise _bad(path, f"{key} must be a plain identifier matching [A-Za-z_][A-Za-z0-9_]{{0,62}}, "
                          f"got {value!r}")
     return value
@@ -233,7 +233,7 @@ def _read_toml(path: Path) -> dict:
 def parse_declaration(path: Path) -> Backfill:
     """Read and strictly validate one declaration; a bad file is a UsageError naming it."""
     name = path.name.removesuffix(".toml")
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise _bad(path, f"the file name {name!r} must match [A-Za-z0-9][A-Za-z0-9_.-]{{0,99}}")
     data = _read_toml(path)
     unknown = sorted(set(data) - KEYS)

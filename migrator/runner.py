@@ -261,16 +261,38 @@ class Runner:
         self.log.info("MIGRATION_ROLLED_BACK", version=m.version, name=m.name, execution_ms=ms)
         return ms
 
+    def _dropped_now(self, version: int, rows) -> list[str]:
+        """Objects that rows below ``version`` created, that its statements name, and that are gone."""
+        m = self.by_version.get(version)
+        if m is None:
+            return []
+        names = catalog.names_in(self.statements(m)) - self.service.own_tables
+        live = catalog.live_objects([r for r in rows if r.version < version and not r.dirty])
+        candidates = {o for o in live
+                      if catalog.relation_of(o) in names or o.rsplit(".", 1)[-1].split(":")[-1] in names}
+        if not candidates:
+            return []
+        current = self.db.snapshot({catalog.relation_of(o) for o in candidates}
+                                   | {o.rsplit(".", 1)[-1] for o in candidates if o.startswith("index:")})
+        return sorted(candidates - current)
+
     def force(self, version: int, rows: dict[int, AppliedRow]) -> dict[str, list[int]]:
         removed = sorted(v for v in rows if v > version)
         cleaned = sorted(v for v, r in rows.items() if v <= version and r.dirty)
         inserted = [m for m in self.migrations if m.version <= version and m.version not in rows]
+        kept = [r for v, r in rows.items() if v <= version]
         with self.db.transaction():
             self.tracker.delete_above(version)
             for v in cleaned:
                 self.tracker.set_dirty(v, False)
             for m in inserted:
                 self.tracker.insert(m, dirty=False, forced=True)
+            # What the forced versions dropped, as the schema shows it now: otherwise verification
+            # keeps expecting objects that a by-hand completed migration removed (a false desync).
+            for v in sorted(set(cleaned) | {m.version for m in inserted}):
+                dropped = self._dropped_now(v, kept)
+                if dropped:
+                    self.tracker.set_dropped(v, dropped)
             self.tracker.event("MIGRATION_FORCED", version, removed=removed, cleaned=cleaned,
                                recorded=[m.version for m in inserted])
         summary = {"removed": removed, "cleaned": cleaned, "recorded": [m.version for m in inserted]}

@@ -146,7 +146,10 @@ class Service:
 
     def migrations(self, dialect: str) -> list[Migration]:
         if dialect not in self._cache:
-            self._cache[dialect] = self._load(dialect)
+            try:
+                self._cache[dialect] = self._load(dialect)
+            except OSError as exc:
+                raise _unreadable(exc, self.root / dialect) from None
         return self._cache[dialect]
 
     def _load(self, dialect: str) -> list[Migration]:
@@ -197,7 +200,7 @@ def _read_service_toml(root: Path) -> dict:
 def load_service(name: str, root: Path) -> Service:
     data = _read_service_toml(root)
     prefix = data.get("table_prefix", snake_case(name))
-    if not isinstance(prefix, str) or not PREFIX.match(prefix):
+    if not isinstance(prefix, str) or not PREFIX.fullmatch(prefix):
         raise UsageError(f"service {name!r}: invalid table prefix {prefix!r} "
                          "(must match [a-z_][a-z0-9_]{0,40})")
     return Service(name, root, prefix, data.get("forward_only", False), str(data.get("description", "")))
@@ -223,7 +226,18 @@ def discover(migrations_dir: Path) -> dict[str, Path]:
     return services
 
 
+def _unreadable(exc: OSError, fallback: Path) -> UsageError:
+    return UsageError(f"{exc.filename or fallback}: cannot read the migrations: {exc.strerror}")
+
+
 def select_service(migrations_dir: Path, name: str | None) -> Service:
+    try:
+        return _select_service(migrations_dir, name)
+    except OSError as exc:
+        raise _unreadable(exc, migrations_dir) from None
+
+
+def _select_service(migrations_dir: Path, name: str | None) -> Service:
     services = discover(migrations_dir)
     if name is None:
         if len(services) != 1:
@@ -236,4 +250,7 @@ def select_service(migrations_dir: Path, name: str | None) -> Service:
 
 
 def all_services(migrations_dir: Path) -> list[Service]:
-    return [load_service(n, p) for n, p in discover(migrations_dir).items()]
+    try:
+        return [load_service(n, p) for n, p in discover(migrations_dir).items()]
+    except OSError as exc:
+        raise _unreadable(exc, migrations_dir) from None

@@ -97,6 +97,10 @@ class Tracker:
              json.dumps(sorted(dropped)), version),
         )
 
+    def set_dropped(self, version: int, dropped) -> None:
+        self.db.execute(f"UPDATE {self.table} SET objects_dropped = ? WHERE version = ?",
+                        (json.dumps(sorted(dropped)), version))
+
     def set_dirty(self, version: int, dirty: bool) -> None:
         self.db.execute(f"UPDATE {self.table} SET dirty = ? WHERE version = ?", (dirty, version))
 

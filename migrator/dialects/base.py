@@ -101,8 +101,11 @@ class Database:
         self.begin()
         try:
             yield
-        except BaseException:
-            self.rollback()
+        except BaseException as exc:
+            try:
+                self.rollback()
+            except Exception as rollback_error:  # the connection is gone and the server rolled
+                exc.add_note(f"rollback failed too: {rollback_error}")  # back: keep the real error
             raise
         self.commit()
 

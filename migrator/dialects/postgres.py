@@ -32,6 +32,9 @@ _FILTER = """AND (lower(c.relname) IN (SELECT unnest(%(names)s::text[])) OR c.oi
     WHERE lower(ic.relname) IN (SELECT unnest(%(names)s::text[]))))"""
 
 
+_SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+
 def advisory_key(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
 
@@ -51,6 +54,9 @@ class Postgres(Database):
         password = kwargs.pop("password", None) or d.password
         kwargs.setdefault("application_name", "migrator")
         kwargs.setdefault("connect_timeout", "10")
+        if kwargs.get("sslmode", "prefer") not in _SSLMODES:
+            raise UsageError(f"invalid DSN option: sslmode={kwargs['sslmode']!r} "
+                             f"(expected one of {', '.join(sorted(_SSLMODES))})")
         if d.socket:
             kwargs["host"] = d.socket
         else:

@@ -196,7 +196,6 @@ def test_sigkill_at_random_points_then_recover(dialect, oracles, seed, soak, tmp
     assert not failures, f"{len(failures)} crash trial(s) on {dialect} failed:\n\n" + "\n\n".join(failures)
 
 
-@pytest.mark.xfail(raises=KnownBug, strict=True, reason=FORCE_DROP_BUG)
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres", "mysql"])
 def test_force_after_finishing_a_dropping_migration_by_hand(dialect, make_database):
     """The operator's procedure for a dirty contract migration (MariaDB: any kill between its

@@ -80,7 +80,6 @@ def wait_for_query(server, dbname: str, needle: str, timeout: float = 60) -> Non
     raise AssertionError(f"never saw {needle!r} running in {dbname}")
 
 
-@pytest.mark.xfail(raises=support.KnownBug, strict=True, reason=CUT_OFF_BUG)
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
 def test_server_stops_inside_a_migration(mode, loss_server, example_copy, soak):
     if mode == "immediate" and not soak:

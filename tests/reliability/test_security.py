@@ -251,9 +251,6 @@ def test_identifiers_with_quotes_or_semicolons_are_rejected(tmp_path):
                                "backfill table) rejected with exit 2 before connecting")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: source.PREFIX (and backfill.IDENTIFIER/NAME) are checked with re.match and '$', which also "
-    "matches before a trailing newline: table_prefix 'svc\\n' is accepted (use fullmatch)"))
 def test_table_prefix_with_a_trailing_newline_is_rejected(tmp_path):
     root = tmp_path / "m"
     (root / "svc" / "postgres").mkdir(parents=True)
