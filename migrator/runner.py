@@ -272,8 +272,7 @@ class Runner:
                       if catalog.relation_of(o) in names or o.rsplit(".", 1)[-1].split(":")[-1] in names}
         if not candidates:
             return []
-        current = self.db.snapshot({catalog.relation_of(o) for o in candidates}
-                                   | {o.rsplit(".", 1)[-1] for o in candidates if o.startswith("index:")})
+        current = self.db.snapshot({catalog.relation_of(o) for o in candidates})  # as in catalog.check
         return sorted(candidates - current)
 
     def force(self, version: int, rows: dict[int, AppliedRow]) -> dict[str, list[int]]:
