@@ -105,6 +105,90 @@ def live_objects(rows) -> dict[str, int]:
     return live
 
 
+# Statements whose effects can reach relations they do not name (CASCADE, routines, triggers,
+# extensions, dynamic SQL): after one of them the run's SchemaModel starts again from the catalog.
+_FAR_REACHING = re.compile(
+    r"\b(CASCADE|FUNCTION|PROCEDURE|TRIGGER|RULE|EXTENSION|SCHEMA|DATABASE|DO|CALL|EXEC|EXECUTE|"
+    r"PREPARE|IMPORT|SOURCE|INHERITS|PARTITION|POLICY|PUBLICATION)\b", re.IGNORECASE)
+
+
+def far_reaching(statements: Iterable[Statement]) -> bool:
+    return any(_FAR_REACHING.search(_NOT_CODE.sub(" ", s.sql)) for s in statements)
+
+
+_DATA_ONLY = re.compile(r"\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+
+
+def data_only(statements: list[Statement]) -> bool:
+    """Plain INSERT/UPDATE/DELETE statements (no routine, no trigger, nothing far-reaching):
+    they change rows, never the schema, so they need no catalog snapshot."""
+    return bool(statements) and all(_DATA_ONLY.match(_NOT_CODE.sub(" ", s.sql)) for s in statements) \
+        and not far_reaching(statements)
+
+
+class SchemaModel:
+    """The catalog's objects on the relations one run has looked at, kept current by each
+    migration's after-snapshot, so that a migration's before-snapshot needs no query.
+
+    The model is exact for the relations in ``known``: it holds every object whose relation
+    is named in a snapshot filter, refreshed after every migration that names that relation
+    (or an index on it). A migration whose statements can reach further (``far_reaching``)
+    resets it. Nothing here trusts the model across runs: each ``up`` builds its own.
+    """
+
+    def __init__(self, db):
+        self.db = db
+        self.known: set[str] = set()
+        self.objects: dict[str, set[str]] = {}  # relation -> its objects
+        self.indexes: dict[str, set[str]] = {}  # index name -> the relations holding one so named
+
+    def reset(self) -> None:
+        self.known.clear()
+        self.objects.clear()
+        self.indexes.clear()
+
+    def _take(self, found: set[str], scope: set[str]) -> None:
+        for relation in scope:
+            for o in self.objects.pop(relation, ()):
+                if o.startswith("index:"):
+                    self.indexes[o.partition(".")[2]].discard(relation)
+        for o in found:
+            relation = relation_of(o)
+            if relation in scope:
+                self.objects.setdefault(relation, set()).add(o)
+                if o.startswith("index:"):
+                    self.indexes.setdefault(o.partition(".")[2], set()).add(relation)
+        self.known |= scope
+
+    def _learn(self, names: set[str]) -> None:
+        new = names - self.known
+        if not new:
+            return
+        found = self.db.snapshot(new)
+        # relations a name reaches through one of their indexes (PostgreSQL's snapshot filter
+        # matches those; SQLite's returns the index alone): read them whole, by name
+        owners = {relation_of(o) for o in found} - self.known - new
+        if owners:
+            found |= self.db.snapshot(owners)
+        self._take(found, new | owners)
+
+    def scope(self, names: Iterable[str]) -> set[str]:
+        """The relations a migration naming ``names`` can touch: those names, and the
+        relations holding an index of one of those names."""
+        names = {n.lower() for n in names}
+        self._learn(names)
+        return names.union(*(self.indexes.get(n, ()) for n in names))
+
+    def before(self, relations: set[str]) -> set[str]:
+        return {o for relation in relations for o in self.objects.get(relation, ())}
+
+    def after(self, relations: set[str]) -> set[str]:
+        """One catalog query: the objects on ``relations`` now; the model takes them."""
+        now = self.db.snapshot(relations, via_indexes=False)
+        self._take(now, relations)
+        return {o for o in now if relation_of(o) in relations}
+
+
 def check(db, rows) -> Desync | None:
     """Compare what the tracking rows say exists with the schema, in one bulk query."""
     rows = [r for r in rows if not r.dirty]

@@ -39,6 +39,8 @@ class Runner:
         self.migrations: list[Migration] = service.migrations(db.files_dialect)
         self.by_version = {m.version: m for m in self.migrations}
         self.log = log.get().bind(service=service.name)
+        self.model: catalog.SchemaModel | None = None  # this run's view of the catalog (apply)
+        self._statements: dict[tuple[int, bool], list[Statement]] = {}
 
     @property
     def dialect(self) -> str:
@@ -166,7 +168,10 @@ class Runner:
                 if m.version not in rows and (target is None or m.version <= target)]
 
     def statements(self, m: Migration, down: bool = False) -> list[Statement]:
-        return split((m.down if down else m.up).text, self.dialect)
+        key = (m.version, down)
+        if key not in self._statements:
+            self._statements[key] = split((m.down if down else m.up).text, self.dialect)
+        return self._statements[key]
 
     def transactional(self, m: Migration, down: bool = False) -> bool:
         sql_file = m.down if down else m.up
@@ -203,41 +208,60 @@ class Runner:
 
     def apply(self, m: Migration) -> int:
         statements = self.statements(m)
-        names = catalog.names_in(statements) - self.service.own_tables
         own = self.service.own_tables
+        if self.model is None:
+            self.model = catalog.SchemaModel(self.db)
+        if not self.model.known:  # one catalog query for the names of every migration still to run
+            self.model.scope(set().union(*(catalog.names_in(self.statements(n)) for n in self.migrations
+                                           if n.version >= m.version)) - own)
+        # the relations to read before and after (none for INSERT/UPDATE/DELETE alone)
+        scope = set() if catalog.data_only(statements) else self.model.scope(catalog.names_in(statements) - own)
         started = time.monotonic()
         if self.transactional(m):
+            self.db.begin()
             try:
-                with self.db.transaction():
-                    before = self.db.snapshot(names)
-                    self._run(m, statements, m.up.path)
-                    change = catalog.diff(before, self.db.snapshot(names), own)
-                    ms = int((time.monotonic() - started) * 1000)
-                    self.tracker.insert(m, dirty=False, created=change.created, dropped=change.dropped,
-                                        execution_ms=ms)
-                    self.tracker.event("MIGRATION_APPLIED", m.version, name=m.name, execution_ms=ms,
-                                       created=sorted(change.created), dropped=sorted(change.dropped))
-            except MigrationFailed as exc:
-                self._failed(m, exc, dirty=False, action="up")
+                before = self.model.before(scope)
+                self._run(m, statements, m.up.path)
+                change = catalog.diff(before, self.model.after(scope), own)
+                ms = int((time.monotonic() - started) * 1000)
+                self.db.batch([
+                    self.tracker.insert_sql(m, dirty=False, created=change.created,
+                                            dropped=change.dropped, execution_ms=ms),
+                    self._applied_event(m, ms, change)], commit=True)
+            except BaseException as exc:
+                self.model.reset()  # a failed after-snapshot or COMMIT: trust the catalog again
+                self.db.rollback_after(exc)
+                if isinstance(exc, MigrationFailed):
+                    self._failed(m, exc, dirty=False, action="up")
                 raise
         else:
             self.tracker.insert(m, dirty=True)
-            before = self.db.snapshot(names)
+            before = self.model.before(scope)
             try:
                 self._run(m, statements, m.up.path)
             except MigrationFailed as exc:
+                self.model.reset()
                 self._failed(m, exc, dirty=True, action="up")
                 raise
-            change = catalog.diff(before, self.db.snapshot(names), own)
+            change = catalog.diff(before, self.model.after(scope), own)
             ms = int((time.monotonic() - started) * 1000)
-            with self.db.transaction():
-                self.tracker.mark_clean(m.version, created=change.created, dropped=change.dropped,
-                                        execution_ms=ms)
-                self.tracker.event("MIGRATION_APPLIED", m.version, name=m.name, execution_ms=ms,
-                                   created=sorted(change.created), dropped=sorted(change.dropped))
+            try:
+                self.db.batch([
+                    self.tracker.mark_clean_sql(m.version, created=change.created, dropped=change.dropped,
+                                                execution_ms=ms),
+                    self._applied_event(m, ms, change)], begin=True, commit=True)
+            except BaseException as exc:
+                self.db.rollback_after(exc)
+                raise
+        if catalog.far_reaching(statements):
+            self.model.reset()
         self.log.info("MIGRATION_APPLIED", version=m.version, name=m.name, execution_ms=ms,
                       created=len(change.created), dropped=len(change.dropped))
         return ms
+
+    def _applied_event(self, m: Migration, ms: int, change: catalog.Change):
+        return self.tracker.event_sql("MIGRATION_APPLIED", m.version, name=m.name, execution_ms=ms,
+                                      created=sorted(change.created), dropped=sorted(change.dropped))
 
     def revert(self, m: Migration) -> int:
         statements = self.statements(m, down=True)

@@ -12,6 +12,9 @@ from datetime import datetime, timezone
 from migrator.source import Migration, Service
 
 
+_HOST = socket.gethostname()
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -82,7 +85,12 @@ class Tracker:
 
     def insert(self, m: Migration, *, dirty: bool, forced: bool = False, created=(), dropped=(),
                execution_ms: int = 0) -> None:
-        self.db.execute(
+        self.db.execute(*self.insert_sql(m, dirty=dirty, forced=forced, created=created, dropped=dropped,
+                                         execution_ms=execution_ms))
+
+    def insert_sql(self, m: Migration, *, dirty: bool, forced: bool = False, created=(), dropped=(),
+                   execution_ms: int = 0) -> tuple[str, tuple]:
+        return (
             f"INSERT INTO {self.table} (version, name, checksum, applied_at, execution_ms, dirty, forced, "
             f"objects_created, objects_dropped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (m.version, m.name, m.checksum, self.db.db_time(utcnow()), execution_ms, dirty, forced,
@@ -90,7 +98,11 @@ class Tracker:
         )
 
     def mark_clean(self, version: int, *, created=(), dropped=(), execution_ms: int = 0) -> None:
-        self.db.execute(
+        self.db.execute(*self.mark_clean_sql(version, created=created, dropped=dropped,
+                                             execution_ms=execution_ms))
+
+    def mark_clean_sql(self, version: int, *, created=(), dropped=(), execution_ms: int = 0):
+        return (
             f"UPDATE {self.table} SET dirty = ?, applied_at = ?, execution_ms = ?, objects_created = ?, "
             f"objects_dropped = ? WHERE version = ?",
             (False, self.db.db_time(utcnow()), execution_ms, json.dumps(sorted(created)),
@@ -112,9 +124,12 @@ class Tracker:
         self.db.execute(f"DELETE FROM {self.table} WHERE version > ?", (version,))
 
     def event(self, event: str, version: int | None = None, **detail) -> None:
-        detail.setdefault("host", socket.gethostname())
+        self.db.execute(*self.event_sql(event, version, **detail))
+
+    def event_sql(self, event: str, version: int | None = None, **detail) -> tuple[str, tuple]:
+        detail.setdefault("host", _HOST)
         detail.setdefault("pid", os.getpid())
-        self.db.execute(
+        return (
             f"INSERT INTO {self.events} (event, version, created_at, detail) VALUES (?, ?, ?, ?)",
             (event, version, self.db.db_time(utcnow()), json.dumps(detail, sort_keys=True, default=str)),
         )

@@ -96,18 +96,33 @@ class Database:
     def rollback(self) -> None:
         self.run_script_statement("ROLLBACK")
 
+    def rollback_after(self, exc: BaseException) -> None:
+        """Roll back because of ``exc``; a failing ROLLBACK must not mask it."""
+        try:
+            self.rollback()
+        except Exception as rollback_error:  # the connection is gone and the server rolled
+            exc.add_note(f"rollback failed too: {rollback_error}")  # back: keep the real error
+
     @contextmanager
     def transaction(self):
         self.begin()
         try:
             yield
         except BaseException as exc:
-            try:
-                self.rollback()
-            except Exception as rollback_error:  # the connection is gone and the server rolled
-                exc.add_note(f"rollback failed too: {rollback_error}")  # back: keep the real error
+            self.rollback_after(exc)
             raise
         self.commit()
+
+    def batch(self, statements: Sequence[tuple[str, Sequence]], *, begin: bool = False,
+              commit: bool = False) -> None:
+        """Run several of the migrator's own statements, inside BEGIN and COMMIT if asked;
+        backends that can send them in one round trip do."""
+        if begin:
+            self.begin()
+        for sql, params in statements:
+            self.execute(sql, params)
+        if commit:
+            self.commit()
 
     # -- locking ------------------------------------------------------------
     def try_lock(self, key: str) -> bool:
@@ -136,10 +151,12 @@ class Database:
     def table_exists(self, name: str) -> bool:
         return f"table:{name.lower()}" in self.snapshot({name.lower()}, kinds=("table",))
 
-    def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None) -> set[str]:
+    def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None, *,
+                 via_indexes: bool = True) -> set[str]:
         """The schema objects on the named relations (``None``: all of them), as strings
         ``table:t``, ``view:v``, ``sequence:s``, ``column:t.c``, ``index:t.i``,
-        ``constraint:t.c``; all lower-case."""
+        ``constraint:t.c``; all lower-case. With ``via_indexes``, a name may also reach a
+        relation (or just the index, as the backend can) through an index of that name."""
         raise NotImplementedError
 
     def ddl_lock_statements(self) -> list[str]:

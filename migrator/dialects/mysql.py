@@ -54,8 +54,11 @@ class MySQL(Database):
         import pymysql
 
         d = self.dsn
+        from pymysql.constants import CLIENT
+
         kwargs = dict(user=d.user or "", password=d.password or "", database=d.database,
-                      autocommit=True, connect_timeout=10, charset="utf8mb4")
+                      autocommit=True, connect_timeout=10, charset="utf8mb4",
+                      client_flag=CLIENT.MULTI_STATEMENTS)
         kwargs.update(unix_socket=d.socket) if d.socket else kwargs.update(host=d.host, port=d.port)
         try:
             self.conn = pymysql.connect(**kwargs, **(self._ssl() or {}))
@@ -80,7 +83,31 @@ class MySQL(Database):
     def begin(self) -> None:
         self.run_script_statement("START TRANSACTION")
 
-    def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None) -> set[str]:
+    def run_script_statement(self, sql: str) -> None:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql)
+            while cur.nextset():  # a text the server reads as several statements (the connection
+                pass              # allows that, for batch()): each runs to its end or raises here
+        finally:
+            cur.close()
+
+    def batch(self, statements: Sequence[tuple[str, Sequence]], *, begin: bool = False,
+              commit: bool = False) -> None:
+        """One round trip (CLIENT.MULTI_STATEMENTS): PyMySQL binds the values client-side, and
+        every result is read, so an error in any of them raises here."""
+        parts = (["START TRANSACTION"] if begin else []) + [self._sql(sql) for sql, _ in statements] + (
+            ["COMMIT"] if commit else [])
+        cur = self.conn.cursor()
+        try:
+            cur.execute("; ".join(parts), [p for _, params in statements for p in params])
+            while cur.nextset():
+                pass
+        finally:
+            cur.close()
+
+    def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None, *,
+                 via_indexes: bool = True) -> set[str]:  # MySQL's DROP INDEX names its table
         wanted = filter_names(names)
         if wanted == []:
             return set()

@@ -8,28 +8,26 @@ from collections.abc import Iterable, Sequence
 from migrator.dialects.base import Database, filter_names
 from migrator.errors import UsageError
 
-_REL_KIND = "CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'view' WHEN 'S' THEN 'sequence' ELSE 'table' END"
-_SNAPSHOT = f"""
-WITH rel AS (
-  SELECT c.oid, lower(c.relname) AS relname, c.relkind, {_REL_KIND} AS kind
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') {{filter}}
-)
-SELECT kind || ':' || relname FROM rel
-UNION ALL
-SELECT 'column:' || r.relname || '.' || lower(a.attname)
-  FROM rel r JOIN pg_attribute a ON a.attrelid = r.oid
-  WHERE r.relkind IN ('r', 'p', 'f') AND a.attnum > 0 AND NOT a.attisdropped
-UNION ALL
-SELECT 'index:' || r.relname || '.' || lower(i.relname)
-  FROM rel r JOIN pg_index x ON x.indrelid = r.oid JOIN pg_class i ON i.oid = x.indexrelid
-UNION ALL
-SELECT 'constraint:' || r.relname || '.' || lower(k.conname)
-  FROM rel r JOIN pg_constraint k ON k.conrelid = r.oid WHERE k.contype IN ('p', 'u', 'f', 'c', 'x')
+# One row per relation: its own object, then its columns, indexes and constraints, as a
+# text[] (correlated subqueries on the catalogs' oid indexes: about half the cost of a
+# UNION over a CTE, which mattered because up takes one snapshot per migration).
+_SNAPSHOT = """
+SELECT ARRAY[CASE c.relkind WHEN 'v' THEN 'view:' WHEN 'm' THEN 'view:' WHEN 'S' THEN 'sequence:'
+             ELSE 'table:' END || lower(c.relname)]
+  || ARRAY(SELECT 'column:' || lower(c.relname) || '.' || lower(a.attname) FROM pg_attribute a
+           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'f'))
+  || ARRAY(SELECT 'index:' || lower(c.relname) || '.' || lower(i.relname)
+           FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid)
+  || ARRAY(SELECT 'constraint:' || lower(c.relname) || '.' || lower(k.conname) FROM pg_constraint k
+           WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c', 'x'))
+FROM pg_class c
+WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') {filter}
 """
-_FILTER = """AND (lower(c.relname) IN (SELECT unnest(%(names)s::text[])) OR c.oid IN (
+_BY_NAME = "AND lower(c.relname) = ANY(%(names)s::text[])"
+# ... or holding an index of one of the names (DROP INDEX names no table)
+_BY_NAME_OR_INDEX = """AND (lower(c.relname) = ANY(%(names)s::text[]) OR c.oid IN (
     SELECT x.indrelid FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
-    WHERE lower(ic.relname) IN (SELECT unnest(%(names)s::text[]))))"""
+    WHERE lower(ic.relname) = ANY(%(names)s::text[])))"""
 
 
 _SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
@@ -80,6 +78,20 @@ class Postgres(Database):
             statements.append("SET client_connection_check_interval = '1s'")
         return statements
 
+    def batch(self, statements: Sequence[tuple[str, Sequence]], *, begin: bool = False,
+              commit: bool = False) -> None:
+        """One round trip: the values are bound client-side (psycopg's ClientCursor quotes
+        them), which lets several statements and the COMMIT travel as one simple query."""
+        from psycopg import ClientCursor
+
+        parts = (["BEGIN"] if begin else []) + [self._sql(sql) for sql, _ in statements] + (
+            ["COMMIT"] if commit else [])
+        cur = ClientCursor(self.conn)
+        try:
+            cur.execute("; ".join(parts), [p for _, params in statements for p in params])
+        finally:
+            cur.close()
+
     def lock_name(self, key: str) -> int:
         return advisory_key(f"migrator:{key}")
 
@@ -89,15 +101,16 @@ class Postgres(Database):
     def unlock(self, key: str) -> None:
         self.query("SELECT pg_advisory_unlock(?)", (self.lock_name(key),))
 
-    def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None) -> set[str]:
+    def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None, *,
+                 via_indexes: bool = True) -> set[str]:
         wanted = filter_names(names)
         if wanted == []:
             return set()
-        sql = _SNAPSHOT.format(filter="" if wanted is None else _FILTER)
+        sql = _SNAPSHOT.format(filter="" if wanted is None else _BY_NAME_OR_INDEX if via_indexes else _BY_NAME)
         cur = self.conn.cursor()
         try:
             cur.execute(sql, {"names": wanted} if wanted is not None else None)
-            found = {row[0] for row in cur.fetchall()}
+            found = {o for row in cur.fetchall() for o in row[0]}
         finally:
             cur.close()
         return found if kinds is None else {o for o in found if o.split(":", 1)[0] in kinds}

@@ -81,14 +81,16 @@ class SQLite(Database):
             self.unlock(key)
         super().close()
 
-    def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None) -> set[str]:
+    def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None, *,
+                 via_indexes: bool = True) -> set[str]:
         wanted = filter_names(names)
         if wanted == []:
             return set()
         marks = ", ".join("?" * len(wanted or []))
-        f = "" if wanted is None else f" AND (lower(tbl_name) IN ({marks}) OR lower(name) IN ({marks}))"
+        f = ("" if wanted is None else f" AND (lower(tbl_name) IN ({marks}) OR lower(name) IN ({marks}))"
+             if via_indexes else f" AND lower(tbl_name) IN ({marks})")
         fm = "" if wanted is None else f" AND lower(m.name) IN ({marks})"
-        params2, params1 = (wanted or []) * 2, wanted or []
+        params2, params1 = (wanted or []) * (2 if via_indexes else 1), wanted or []
         found: set[str] = set()
         for kind, name, table in self.query(_OBJECTS.format(f=f), params2):
             found.add(f"index:{table}.{name}" if kind == "index" else f"{kind}:{name}")

@@ -1,0 +1,113 @@
+"""The catalog model `up` keeps between migrations (one catalog query per migration).
+
+The engine reads the schema once after each migration and keeps what it read as the next
+migration's "before". These tests hold it to the thing it replaces: at every migration of
+the example platform, what the model says must be exactly what a fresh catalog query says.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from migrator import catalog
+from migrator.config import parse_dsn
+from migrator.dialects import open_database
+from migrator.runner import Runner
+from migrator.source import discover, load_service
+from migrator.split import split
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _statements(sql: str, dialect: str = "postgres"):
+    return split(sql, dialect)
+
+
+@pytest.mark.parametrize("sql", [
+    "INSERT INTO t (a) VALUES (1);",
+    "UPDATE t SET a = 'DROP TABLE x CASCADE' WHERE id = 1;\nDELETE FROM t WHERE a IS NULL;",
+    "-- a comment: CREATE TABLE y\ninsert into t values (2);",
+])
+def test_data_only_statements_need_no_snapshot(sql):
+    assert catalog.data_only(_statements(sql))
+
+
+@pytest.mark.parametrize("sql", [
+    "CREATE TABLE t (a INT);",
+    "INSERT INTO t (a) VALUES (1);\nALTER TABLE t ADD COLUMN b INT;",
+    "INSERT INTO t (a) SELECT make_tables() ;\nCALL do_things();",
+    "DELETE FROM t;\nDROP TABLE u CASCADE;",
+    "",
+])
+def test_schema_changing_statements_are_not_data_only(sql):
+    assert not catalog.data_only(_statements(sql))
+
+
+@pytest.mark.parametrize("sql, far", [
+    ("DROP TABLE parts CASCADE;", True),
+    ("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql;", True),
+    ("DO $$ BEGIN CREATE TABLE x (a int); END $$;", True),
+    ("CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f();", True),
+    ("ALTER TABLE t RENAME TO u;", False),
+    ("INSERT INTO t (note) VALUES ('cascade into the function');", False),
+])
+def test_far_reaching_statements_reset_the_model(sql, far):
+    assert catalog.far_reaching(_statements(sql)) is far
+
+
+@pytest.fixture
+def checked(monkeypatch):
+    """Every 'before' the model answers is compared with a real catalog query."""
+    checked = []
+    real_before = catalog.SchemaModel.before
+
+    def before(self, relations):
+        got = real_before(self, relations)
+        live = {o for o in self.db.snapshot(relations, via_indexes=False)
+                if catalog.relation_of(o) in relations}
+        assert got == live, (sorted(got - live), sorted(live - got))
+        checked.append(len(relations))
+        return got
+
+    monkeypatch.setattr(catalog.SchemaModel, "before", before)
+    return checked
+
+
+def _apply_all(dsn: str, migrations: Path) -> None:
+    database = open_database(parse_dsn(dsn))
+    try:
+        for name, root in sorted(discover(migrations).items()):
+            runner = Runner(database, load_service(name, root))
+            runner.tracker.ensure()
+            with runner.locked(10):
+                for m in runner.pending(runner.rows()):
+                    runner.apply(m)
+            assert catalog.check(database, runner.rows().values()) is None
+    finally:
+        database.close()
+
+
+def test_the_model_matches_the_catalog_at_every_migration_of_the_example_platform(db, checked):
+    _apply_all(db.dsn, ROOT / "migrations")
+    assert len(checked) == 40  # 5 services x 8 migrations
+
+
+DROP_INDEX = {"postgres": "DROP INDEX ix_t_a;", "sqlite": "DROP INDEX ix_t_a;", "mysql": "DROP INDEX ix_t_a ON t;"}
+
+
+def test_the_model_follows_drops_renames_and_index_only_statements(db, checked, write_migrations):
+    files = {
+        "0001_t.up.sql": "CREATE TABLE t (id INT NOT NULL PRIMARY KEY, a INT NULL, b INT NULL);\n"
+                         "CREATE INDEX ix_t_a ON t (a);\n",
+        "0002_drop_b.up.sql": "ALTER TABLE t DROP COLUMN b;\n",
+        "0003_add_c.up.sql": "ALTER TABLE t ADD COLUMN c INT NULL;\n",
+        "0004_drop_ix.up.sql": DROP_INDEX[db.dialect] + "\n",
+        "0005_ix_again.up.sql": "CREATE INDEX ix_t_a ON t (c);\n",
+        "0006_rename.up.sql": "ALTER TABLE t RENAME TO u;\n",
+        "0007_touch_u.up.sql": "ALTER TABLE u ADD COLUMN d INT NULL;\n",
+        "0008_seed.up.sql": "INSERT INTO u (id, a) VALUES (1, 2);\n",
+    }
+    _apply_all(db.dsn, write_migrations({db.dialect: files}, service="svc"))
+    assert len(checked) == 8
