@@ -1,5 +1,3 @@
-import sys
+from migrator.cli import run
 
-from migrator.cli import main
-
-sys.exit(main())
+run()

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
+from migrator._lazy import lazy_re
 from migrator.split import Statement
 
-_IDENT = re.compile(r'"((?:[^"]|"")+)"|`((?:[^`]|``)+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)')
-_CREATES = re.compile(
+_IDENT = lazy_re(r'"((?:[^"]|"")+)"|`((?:[^`]|``)+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)')
+_CREATES = lazy_re(
     r"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:UNIQUE\s+)?(?:MATERIALIZED\s+)?"
     r"(?P<kind>TABLE|VIEW|SEQUENCE)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
     r"(?:[\w\"`]+\.)?[\"`\[]?(?P<name>[A-Za-z_][A-Za-z0-9_$]*)",
@@ -22,7 +22,7 @@ _CREATES = re.compile(
 )
 
 
-_NOT_CODE = re.compile(
+_NOT_CODE = lazy_re(
     r"--[^\n]*|/\*.*?\*/|'(?:[^'\\]|''|\\.)*'|\$([A-Za-z_][A-Za-z0-9_]*|)\$.*?\$\1\$", re.DOTALL)
 
 
@@ -55,23 +55,34 @@ def without_own(objects: Iterable[str], own_tables: frozenset[str]) -> set[str]:
     return {o for o in objects if relation_of(o) not in own_tables}
 
 
-@dataclass
 class Change:
-    created: set[str]
-    dropped: set[str]
+    __slots__ = ("created", "dropped")
+
+    def __init__(self, created: set[str], dropped: set[str]):
+        self.created = created
+        self.dropped = dropped
+
+    def __repr__(self) -> str:
+        return f"Change(created={self.created!r}, dropped={self.dropped!r})"
 
 
 def diff(before: set[str], after: set[str], own_tables: frozenset[str]) -> Change:
     return Change(without_own(after - before, own_tables), without_own(before - after, own_tables))
 
 
-@dataclass
 class Desync:
-    """Applied versions whose recorded objects are missing."""
+    """Applied versions whose recorded objects are missing: ``missing`` (version -> missing
+    objects), ``present`` (version -> its objects still there), ``newest`` (applied
+    versions, ascending)."""
 
-    missing: dict[int, list[str]]  # version -> missing objects
-    present: dict[int, list[str]] = field(default_factory=dict)  # version -> objects still there
-    newest: list[int] = field(default_factory=list)  # applied versions, ascending
+    def __init__(self, missing: dict[int, list[str]], present: dict[int, list[str]] | None = None,
+                 newest: list[int] | None = None):
+        self.missing = missing
+        self.present = {} if present is None else present
+        self.newest = [] if newest is None else newest
+
+    def __repr__(self) -> str:
+        return f"Desync(missing={self.missing!r}, present={self.present!r}, newest={self.newest!r})"
 
     @property
     def versions(self) -> list[int]:
@@ -107,7 +118,7 @@ def live_objects(rows) -> dict[str, int]:
 
 # Statements whose effects can reach relations they do not name (CASCADE, routines, triggers,
 # extensions, dynamic SQL): after one of them the run's SchemaModel starts again from the catalog.
-_FAR_REACHING = re.compile(
+_FAR_REACHING = lazy_re(
     r"\b(CASCADE|FUNCTION|PROCEDURE|TRIGGER|RULE|EXTENSION|SCHEMA|DATABASE|DO|CALL|EXEC|EXECUTE|"
     r"PREPARE|IMPORT|SOURCE|INHERITS|PARTITION|POLICY|PUBLICATION)\b", re.IGNORECASE)
 
@@ -116,7 +127,7 @@ def far_reaching(statements: Iterable[Statement]) -> bool:
     return any(_FAR_REACHING.search(_NOT_CODE.sub(" ", s.sql)) for s in statements)
 
 
-_DATA_ONLY = re.compile(r"\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+_DATA_ONLY = lazy_re(r"\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
 
 def data_only(statements: list[Statement]) -> bool:

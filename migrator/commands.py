@@ -6,7 +6,6 @@ returns the exit status; failures raise MigratorError subclasses.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from contextlib import contextmanager
@@ -157,6 +156,8 @@ def status(config, fmt: str = "text", check: bool = False) -> int:
     with session(config) as runner:
         data = status_data(runner)
         if fmt == "json":
+            import json
+
             log.result(json.dumps(data))
         else:
             log.result(f"Service {data['service']} (tracking table {runner.service.tracking_table}) "

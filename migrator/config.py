@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
+from migrator._lazy import lazy_re
+from migrator._record import Record
 from migrator.errors import UsageError
 
 SCHEMES = {
@@ -26,23 +27,31 @@ SCHEMES = {
 }
 DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306, "cockroach": 26257}
 REDACTED = "***"
-_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?)$")
-_GO_MYSQL = re.compile(r"^(?P<userinfo>.*)@(?P<net>tcp|unix)\((?P<addr>[^)]*)\)/(?P<rest>.*)$")
+_HOST = lazy_re(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?)$")
+_GO_MYSQL = lazy_re(r"^(?P<userinfo>.*)@(?P<net>tcp|unix)\((?P<addr>[^)]*)\)/(?P<rest>.*)$")
 
 
-@dataclass(frozen=True)
-class DSN:
-    """A parsed database address. ``str()`` never shows the password."""
+class DSN(Record):
+    """A parsed database address. Neither ``str()`` nor ``repr()`` shows the password.
+    Immutable."""
 
+    _fields = ("scheme", "dialect", "database", "host", "port", "user", "password", "socket", "params")
+    _hidden = frozenset({"password"})
     scheme: str
     dialect: str  # sqlite | postgres | mysql | cockroach
     database: str  # the database name, or the file path for SQLite
-    host: str | None = None
-    port: int | None = None
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-    socket: str | None = None
-    params: tuple[tuple[str, str], ...] = ()
+    host: str | None
+    port: int | None
+    user: str | None
+    password: str | None
+    socket: str | None
+    params: tuple[tuple[str, str], ...]
+
+    def __init__(self, scheme: str, dialect: str, database: str, host: str | None = None,
+                 port: int | None = None, user: str | None = None, password: str | None = None,
+                 socket: str | None = None, params: tuple[tuple[str, str], ...] = ()):
+        self._set(scheme=scheme, dialect=dialect, database=database, host=host, port=port, user=user,
+                  password=password, socket=socket, params=params)
 
     def __str__(self) -> str:
         return self.redacted()
@@ -192,8 +201,11 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Record):
+    """What a command runs with, from flags and the environment. Immutable."""
+
+    _fields = ("dsn_text", "migrations_dir", "service", "lock_timeout", "ddl_lock_timeout", "log_format",
+               "log_level", "yes", "repair_tracking", "interactive")
     dsn_text: str | None
     migrations_dir: Path
     service: str | None
@@ -204,6 +216,13 @@ class Config:
     yes: bool
     repair_tracking: bool
     interactive: bool
+
+    def __init__(self, dsn_text: str | None, migrations_dir: Path, service: str | None, lock_timeout: float,
+                 ddl_lock_timeout: float, log_format: str, log_level: str, yes: bool, repair_tracking: bool,
+                 interactive: bool):
+        self._set(dsn_text=dsn_text, migrations_dir=migrations_dir, service=service, lock_timeout=lock_timeout,
+                  ddl_lock_timeout=ddl_lock_timeout, log_format=log_format, log_level=log_level, yes=yes,
+                  repair_tracking=repair_tracking, interactive=interactive)
 
     @property
     def dsn(self) -> DSN:

@@ -6,28 +6,51 @@ never touches the database.
 
 from __future__ import annotations
 
-import hashlib
+import os
 import re
-import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 
+try:  # CPython's own SHA-256: hashlib's OpenSSL backend costs ~4 ms to load at every start
+    from _sha256 import sha256  # CPython <= 3.11
+except ImportError:
+    try:
+        from _sha2 import sha256  # CPython >= 3.12
+    except ImportError:
+        from hashlib import sha256
+
+from migrator._lazy import lazy_re
+from migrator._record import Record
 from migrator.errors import UsageError
 
 DIALECTS = ("postgres", "mysql", "sqlite", "cockroach")
 FILE_NAME = re.compile(r"^(?P<version>[0-9]+)_(?P<title>[A-Za-z0-9][A-Za-z0-9_.-]*)\.(?P<direction>up|down)\.sql$")
 PREFIX = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 SERVICE_KEYS = {"table_prefix", "forward_only", "description", "tracking_table"}
-DIRECTIVE = re.compile(r"^--\s*migrator:(?P<name>[a-z-]+)\b(?P<arg>.*)$")
+DIRECTIVE = lazy_re(r"^--\s*migrator:(?P<name>[a-z-]+)\b(?P<arg>.*)$")
 KNOWN_DIRECTIVES = {"no-transaction", "deprecates", "lint-ignore"}
 
 
-@dataclass(frozen=True)
-class SqlFile:
-    path: Path
+class SqlFile(Record):
+    """One migration file as read: ``path``, ``text`` (decoded, without a BOM), ``checksum``
+    (sha256 of the bytes) and the header ``directives``. Immutable.
+
+    Files read from a folder make their ``path`` on first use: a run that only checks
+    checksums (a no-op ``up``) never needs the Path objects of its thousand files."""
+
+    _fields = ("path", "text", "checksum", "directives")
     text: str
     checksum: str
     directives: tuple[tuple[str, str], ...]
+
+    def __init__(self, path: Path, text: str, checksum: str, directives: tuple[tuple[str, str], ...]):
+        self._set(path=path, text=text, checksum=checksum, directives=directives)
+
+    def __getattr__(self, name: str):  # only for what __dict__ lacks: a path not made yet
+        d = self.__dict__
+        if name == "path" and "_folder" in d:
+            path = d["path"] = d["_folder"] / d["_name"]
+            return path
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def no_transaction(self) -> bool:
@@ -37,12 +60,18 @@ class SqlFile:
         return [arg for n, arg in self.directives if n == name]
 
 
-@dataclass(frozen=True)
-class Migration:
+class Migration(Record):
+    """One version: ``version``, ``name`` (the title), its ``up`` file and its ``down``
+    file (or None). Immutable."""
+
+    _fields = ("version", "name", "up", "down")
     version: int
     name: str
     up: SqlFile
     down: SqlFile | None
+
+    def __init__(self, version: int, name: str, up: SqlFile, down: SqlFile | None):
+        self._set(version=version, name=name, up=up, down=down)
 
     @property
     def checksum(self) -> str:
@@ -59,6 +88,8 @@ class Migration:
 
 def _header_directives(path: Path, text: str) -> tuple[tuple[str, str], ...]:
     """Directives in the leading comment lines of a file (blank lines allowed)."""
+    if "migrator:" not in text:  # no line can be a directive (most files): skip the line scan
+        return ()
     found = []
     for raw in text.splitlines():
         line = raw.strip()
@@ -76,52 +107,109 @@ def _header_directives(path: Path, text: str) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+def _read_bytes(path: str) -> bytes:
+    """The whole file, with plain system calls (a pathlib/io file object costs twice as much,
+    and a service holds a thousand files)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, 65536)  # os.read allocates what it asks for: 1 MiB would cost an mmap
+        if data:
+            chunks = [data]
+            while True:
+                more = os.read(fd, 65536)
+                if not more:
+                    break
+                chunks.append(more)
+            if len(chunks) > 1:
+                data = b"".join(chunks)
+        return data
+    finally:
+        os.close(fd)
+
+
+def _decode(path, data: bytes) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    return text.removeprefix("\ufeff")
+
+
 def read_sql_file(path: Path) -> SqlFile:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read migration file: {exc.strerror}") from None
+    text = _decode(path, data)
+    return SqlFile(path, text, sha256(data).hexdigest(), _header_directives(path, text))
+
+
+def _read_in_folder(folder: Path, prefix: str, name: str) -> SqlFile:
+    """read_sql_file(folder / name), the same checks and errors, without making the Path
+    (``prefix``: the folder as a string ending with a separator)."""
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
-    text = text.removeprefix("\ufeff")
-    return SqlFile(path, text, hashlib.sha256(data).hexdigest(), _header_directives(path, text))
+        data = _read_bytes(prefix + name)
+    except OSError as exc:
+        raise UsageError(f"{folder / name}: cannot read migration file: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        text = _decode(folder / name, data)  # raises, naming the path
+    directives = _header_directives(folder / name, text) if "migrator:" in text else ()
+    f = SqlFile.__new__(SqlFile)  # its path: folder / name, made by SqlFile.__getattr__ when asked
+    f.__dict__.update(_folder=folder, _name=name, text=text, checksum=sha256(data).hexdigest(),
+                      directives=directives)
+    return f
 
 
-def _scan_folder(folder: Path) -> dict[int, dict[str, Path]]:
-    """version -> {"up": path, "down": path, "title": ...}; validates names and pairs."""
+def _scan_folder(folder: Path) -> dict[int, dict]:
+    """version -> {"folder": folder, "title": ..., "up": file name, "down": file name};
+    validates names and pairs."""
     found: dict[int, dict] = {}
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or not path.name.endswith(".sql"):
+    match = FILE_NAME.match
+    for name in sorted(os.listdir(folder)):  # the order of sorted(folder.iterdir()): one folder
+        if name[:1] == "." or not name.endswith(".sql"):
             continue
-        m = FILE_NAME.match(path.name)
-        if m is None or int(m["version"]) <= 0:
-            raise UsageError(f"{path}: unparsable migration file name "
+        m = match(name)
+        version = int(m[1]) if m is not None else 0
+        if version <= 0:
+            raise UsageError(f"{folder / name}: unparsable migration file name "
                              "(expected <positive version>_<title>.up.sql or .down.sql)")
-        entry = found.setdefault(int(m["version"]), {})
-        other = entry.get(m["direction"])
+        _, title, direction = m.groups()
+        entry = found.get(version)
+        if entry is None:
+            found[version] = {"folder": folder, "title": title, direction: name}
+            continue
+        other = entry.get(direction)
         if other is not None:
-            raise UsageError(f"{path}: duplicate migration version {int(m['version'])} (also {other.name})")
-        if entry.get("title", m["title"]) != m["title"]:
-            raise UsageError(f"{path}: version {int(m['version'])} has files with different titles "
-                             f"({entry['title']!r} and {m['title']!r})")
-        entry["title"] = m["title"]
-        entry[m["direction"]] = path
+            raise UsageError(f"{folder / name}: duplicate migration version {version} (also {other})")
+        if entry["title"] != title:
+            raise UsageError(f"{folder / name}: version {version} has files with different titles "
+                             f"({entry['title']!r} and {title!r})")
+        entry[direction] = name
     for version, entry in found.items():
         if "up" not in entry:
-            raise UsageError(f"{entry['down']}: down migration without its .up.sql")
+            raise UsageError(f"{entry['folder'] / entry['down']}: down migration without its .up.sql")
     return found
 
 
-@dataclass(frozen=True)
-class Service:
+class Service(Record):
+    """One service's folder and settings; ``migrations(dialect)`` reads (once) and validates
+    its migration files."""
+
+    _fields = ("name", "root", "table_prefix", "forward_only", "description", "_cache")
+    _hidden = frozenset({"_cache"})
+    _uncompared = frozenset({"_cache"})
     name: str
     root: Path
     table_prefix: str
-    forward_only: bool = False
-    description: str = ""
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    forward_only: bool
+    description: str
+
+    def __init__(self, name: str, root: Path, table_prefix: str, forward_only: bool = False,
+                 description: str = "", _cache: dict | None = None):
+        self._set(name=name, root=root, table_prefix=table_prefix, forward_only=forward_only,
+                  description=description, _cache={} if _cache is None else _cache)
 
     @property
     def tracking_table(self) -> str:
@@ -158,16 +246,20 @@ class Service:
             raise UsageError(f"service {self.name!r} ships no migrations for dialect {dialect!r} "
                              f"(no folder {self.root / dialect})")
         merged: dict[int, dict] = {}
+        prefixes: dict[Path, str] = {}
         for folder in folders:
             merged.update(_scan_folder(folder))
+            prefixes[folder] = os.path.join(folder, "")
         out = []
         for version in sorted(merged):
             entry = merged[version]
-            down = read_sql_file(entry["down"]) if "down" in entry else None
+            folder = entry["folder"]
+            prefix = prefixes[folder]
+            down = _read_in_folder(folder, prefix, entry["down"]) if "down" in entry else None
             if down is not None and self.forward_only:
-                raise UsageError(f"{entry['down']}: service {self.name!r} is forward_only "
+                raise UsageError(f"{folder / entry['down']}: service {self.name!r} is forward_only "
                                  "but ships a down migration")
-            out.append(Migration(version, entry["title"], read_sql_file(entry["up"]), down))
+            out.append(Migration(version, entry["title"], _read_in_folder(folder, prefix, entry["up"]), down))
         return out
 
     def latest_version(self, dialect: str) -> int:
@@ -180,14 +272,49 @@ def snake_case(name: str) -> str:
     return name.lower()
 
 
+# A line of the TOML that service.toml files hold: blank, a comment, or a bare key set to a
+# basic string without escapes or to a boolean (with an optional comment). Characters TOML
+# forbids (control characters but tab) are left out, so tomllib sees what this does not take.
+_SIMPLE_TOML_LINE = lazy_re(
+    r'[ \t]*(?:(?P<key>[A-Za-z0-9_-]+)[ \t]*=[ \t]*'
+    r'(?:"(?P<str>[^"\\\x00-\x08\x0a-\x1f\x7f]*)"|(?P<bool>true|false))[ \t]*)?'
+    r'(?:#[^\x00-\x08\x0a-\x1f\x7f]*)?')
+
+
+def _simple_toml(text: str) -> dict | None:
+    """``text`` parsed when every line is one of those above and no key repeats (what
+    tomllib returns for it), else None: then tomllib, its import deferred to that case,
+    parses it or names the error."""
+    data: dict = {}
+    for line in text.split("\n"):
+        m = _SIMPLE_TOML_LINE.fullmatch(line)
+        if m is None:
+            return None
+        key = m["key"]
+        if key is None:
+            continue
+        if key in data:
+            return None
+        data[key] = m["str"] if m["str"] is not None else m["bool"] == "true"
+    return data
+
+
 def _read_service_toml(root: Path) -> dict:
     path = root / "service.toml"
     if not path.is_file():
         return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}") from None
+    data = _simple_toml(text)
+    if data is None:
+        import tomllib
+
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"{path}: invalid TOML: {exc}") from None
     unknown = set(data) - SERVICE_KEYS
     if unknown:
         raise UsageError(f"{path}: unknown key(s) {', '.join(sorted(unknown))} "
@@ -199,7 +326,7 @@ def _read_service_toml(root: Path) -> dict:
 
 def load_service(name: str, root: Path) -> Service:
     data = _read_service_toml(root)
-    prefix = data.get("table_prefix", snake_case(name))
+    prefix = data["table_prefix"] if "table_prefix" in data else snake_case(name)
     if not isinstance(prefix, str) or not PREFIX.fullmatch(prefix):
         raise UsageError(f"service {name!r}: invalid table prefix {prefix!r} "
                          "(must match [a-z_][a-z0-9_]{0,40})")

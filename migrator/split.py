@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+
+from migrator._lazy import lazy_re
+from migrator._record import Record
 
 _COMMON = r"""
   (?P<line>--[^\n]*)
@@ -39,26 +41,34 @@ _STRINGS = {
 """,
 }
 _FLAGS = re.VERBOSE | re.IGNORECASE | re.DOTALL
-_TOKENS = {d: re.compile(_COMMON + s, _FLAGS) for d, s in _STRINGS.items()}
+# Compiled on first use (migrator._lazy): a command that splits nothing, such as a no-op
+# ``up``, does not pay for compiling them at every start.
+_TOKENS = {d: lazy_re(_COMMON + s, _FLAGS) for d, s in _STRINGS.items()}
 _LEADING = {
-    "postgres": re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL),
-    "mysql": re.compile(r"(?:\s+|--[^\n]*|\#[^\n]*|/\*.*?\*/)*", re.DOTALL),
+    "postgres": lazy_re(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL),
+    "mysql": lazy_re(r"(?:\s+|--[^\n]*|\#[^\n]*|/\*.*?\*/)*", re.DOTALL),
 }
 _LEADING["sqlite"] = _LEADING["postgres"]
-_COMPOUND = re.compile(
+_COMPOUND = lazy_re(
     r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:TEMP(?:ORARY)?\s+)?"
     r"(?:AGGREGATE\s+)?(?:TRIGGER|PROCEDURE|FUNCTION|EVENT)\b",
     re.IGNORECASE,
 )
-_NEXT_WORD = re.compile(r"\s*([A-Za-z_]+)")
+_NEXT_WORD = lazy_re(r"\s*([A-Za-z_]+)")
 _CLOSERS = {"IF", "LOOP", "WHILE", "REPEAT", "CASE"}
 
 
-@dataclass(frozen=True)
-class Statement:
-    sql: str  # the statement without its terminating semicolon
-    line: int  # 1-based line of its first token
-    comments: str  # the comments between the previous statement and this one
+class Statement(Record):
+    """One statement: ``sql`` without its terminating semicolon, ``line`` (1-based) of its
+    first token, ``comments`` between the previous statement and this one. Immutable."""
+
+    _fields = ("sql", "line", "comments")
+    sql: str
+    line: int
+    comments: str
+
+    def __init__(self, sql: str, line: int, comments: str):
+        self._set(sql=sql, line=line, comments=comments)
 
 
 def _dialect_key(dialect: str) -> str:

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from migrator.source import Migration, Service
 
 
-_HOST = socket.gethostname()
+_HOST: str | None = None
+
+
+def hostname() -> str:
+    """This machine's name, asked once (socket is imported only by the runs that write)."""
+    global _HOST
+    if _HOST is None:
+        import socket
+
+        _HOST = socket.gethostname()
+    return _HOST
 
 
 def utcnow() -> datetime:
@@ -30,17 +38,27 @@ def iso(value) -> str | None:
     return value.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
-@dataclass
 class AppliedRow:
-    version: int
-    name: str
-    checksum: str
-    applied_at: str | None
-    execution_ms: int
-    dirty: bool
-    forced: bool
-    created: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
+    """One tracking row. A plain class: importing dataclasses (and inspect behind it) cost
+    every start ~10 ms, a tenth of a no-op ``up``."""
+
+    __slots__ = ("version", "name", "checksum", "applied_at", "execution_ms", "dirty", "forced", "created",
+                 "dropped")
+
+    def __init__(self, version: int, name: str, checksum: str, applied_at: str | None, execution_ms: int,
+                 dirty: bool, forced: bool, created: list[str] | None = None, dropped: list[str] | None = None):
+        self.version = version
+        self.name = name
+        self.checksum = checksum
+        self.applied_at = applied_at
+        self.execution_ms = execution_ms
+        self.dirty = dirty
+        self.forced = forced
+        self.created = [] if created is None else created
+        self.dropped = [] if dropped is None else dropped
+
+    def __repr__(self) -> str:
+        return "AppliedRow(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
 
 
 class Tracker:
@@ -127,7 +145,7 @@ class Tracker:
         self.db.execute(*self.event_sql(event, version, **detail))
 
     def event_sql(self, event: str, version: int | None = None, **detail) -> tuple[str, tuple]:
-        detail.setdefault("host", _HOST)
+        detail.setdefault("host", hostname())
         detail.setdefault("pid", os.getpid())
         return (
             f"INSERT INTO {self.events} (event, version, created_at, detail) VALUES (?, ?, ?, ?)",
