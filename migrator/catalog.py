@@ -184,10 +184,15 @@ class SchemaModel:
         self._take(found, new | owners)
 
     def scope(self, names: Iterable[str]) -> set[str]:
-        """The relations a migration naming ``names`` can touch: those names, and the
-        relations holding an index of one of those names."""
+        """The relations a migration naming ``names`` can touch: those names, and, where
+        index names are schema-wide, the relations holding an index of one of those names.
+        (Not on MySQL: its index names are per table, and every table has one called
+        PRIMARY, which any CREATE TABLE with a primary key names: the scope of each CREATE
+        TABLE grew to every table, and applying N migrations to O(N^2) catalog rows.)"""
         names = {n.lower() for n in names}
         self._learn(names)
+        if not self.db.schema_wide_index_names:  # MySQL: every DROP INDEX names its table
+            return names
         return names.union(*(self.indexes.get(n, ()) for n in names))
 
     def before(self, relations: set[str]) -> set[str]:

@@ -22,6 +22,7 @@ class Database:
     name = "base"
     files_dialect = "base"  # which migrations/<service>/<dialect> folder it reads
     transactional_ddl = True
+    schema_wide_index_names = True  # DROP INDEX i can name no table (PostgreSQL, SQLite)
     placeholder = "?"
     types = {
         "bigint": "BIGINT",

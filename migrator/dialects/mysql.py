@@ -30,6 +30,7 @@ class MySQL(Database):
     name = "mysql"
     files_dialect = "mysql"
     transactional_ddl = False
+    schema_wide_index_names = False  # per table: DROP INDEX i ON t, and PRIMARY on every table
     placeholder = "%s"
     types = dict(Database.types, timestamp="DATETIME(6)", bool="TINYINT(1)", text="LONGTEXT",
                  serial_pk="BIGINT AUTO_INCREMENT PRIMARY KEY")

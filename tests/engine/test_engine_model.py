@@ -111,3 +111,22 @@ def test_the_model_follows_drops_renames_and_index_only_statements(db, checked, 
     }
     _apply_all(db.dsn, write_migrations({db.dialect: files}, service="svc"))
     assert len(checked) == 8
+
+
+def test_a_create_table_scope_stays_on_the_tables_it_names(db, write_migrations):
+    """MySQL calls every primary key index PRIMARY: a CREATE TABLE ... PRIMARY KEY must not
+    reach, through that index name, every table already there (each such migration then
+    read the whole schema, and applying N migrations cost O(N^2) catalog rows)."""
+    files = {f"{i:04d}_t{i}.up.sql": f"CREATE TABLE t{i} (id INT NOT NULL PRIMARY KEY, a INT NULL);\n"
+             for i in range(1, 6)}
+    _apply_all(db.dsn, write_migrations({db.dialect: files}, service="svc"))
+    database = open_database(parse_dsn(db.dsn))
+    try:
+        model = catalog.SchemaModel(database)
+        model.scope({f"t{i}" for i in range(1, 6)})  # the model knows the five tables
+        statements = split("CREATE TABLE t6 (id INT NOT NULL PRIMARY KEY, b INT NULL);", db.dialect)
+        scope = model.scope(catalog.names_in(statements))
+        assert not scope & {f"t{i}" for i in range(1, 6)}, sorted(scope)
+        assert "t6" in scope
+    finally:
+        database.close()
