@@ -61,8 +61,11 @@ class MySQL(Database):
                       autocommit=True, connect_timeout=10, charset="utf8mb4",
                       client_flag=CLIENT.MULTI_STATEMENTS)
         kwargs.update(unix_socket=d.socket) if d.socket else kwargs.update(host=d.host, port=d.port)
+        # No TLS unless the DSN asks (the Go driver's tls=false default). Said explicitly:
+        # PyMySQL 1.2 otherwise tries TLS whenever the server offers it, unverified, and
+        # building that context (loading the CA bundle) cost 50 ms of every start.
         try:
-            self.conn = pymysql.connect(**kwargs, **(self._ssl() or {}))
+            self.conn = pymysql.connect(**kwargs, **(self._ssl() or {"ssl_disabled": True}))
         except pymysql.Error as exc:
             raise self.connection_error(exc) from None
         for statement in self.ddl_lock_statements():

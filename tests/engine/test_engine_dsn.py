@@ -183,3 +183,18 @@ def test_password_in_query_string_is_used_and_hidden(cli, make_database, any_mig
     assert "internal error" not in r.err, r.err
     assert r.code == 0, r.err
     assert versions(pg, "svc") == [1]
+
+
+def test_mysql_tls_only_when_the_dsn_asks(cli, make_database, any_migrations):
+    """Without ``tls`` the connection is plain (the Go driver's default, whatever the PyMySQL
+    version would otherwise try); ``tls=true`` must get TLS or fail, never fall back."""
+    my = make_database("mysql")
+    have_ssl = my.query("SHOW VARIABLES LIKE 'have_ssl'")[0][1]
+    if have_ssl == "YES":
+        pytest.skip("this MariaDB serves TLS: the test needs one that does not")
+    r = cli("up", dsn=my.dsn, migrations=any_migrations)
+    assert r.code == 0, r.err
+    r = cli("up", dsn=f"{my.dsn}?tls=true", migrations=any_migrations)
+    assert r.code == 1, r.text
+    assert_one_error_line(r)
+    assert "cannot connect to mysql" in r.err, r.err
