@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 
 from migrator._lazy import lazy_re
+from migrator._record import Record
 from migrator.split import Statement
 
 _IDENT = lazy_re(r'"((?:[^"]|"")+)"|`((?:[^`]|``)+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)')
@@ -55,34 +56,28 @@ def without_own(objects: Iterable[str], own_tables: frozenset[str]) -> set[str]:
     return {o for o in objects if relation_of(o) not in own_tables}
 
 
-class Change:
-    __slots__ = ("created", "dropped")
+class Change(Record):
+    _fields = ("created", "dropped")
 
     def __init__(self, created: set[str], dropped: set[str]):
-        self.created = created
-        self.dropped = dropped
-
-    def __repr__(self) -> str:
-        return f"Change(created={self.created!r}, dropped={self.dropped!r})"
+        self._set(created=created, dropped=dropped)
 
 
 def diff(before: set[str], after: set[str], own_tables: frozenset[str]) -> Change:
     return Change(without_own(after - before, own_tables), without_own(before - after, own_tables))
 
 
-class Desync:
+class Desync(Record):
     """Applied versions whose recorded objects are missing: ``missing`` (version -> missing
     objects), ``present`` (version -> its objects still there), ``newest`` (applied
     versions, ascending)."""
 
+    _fields = ("missing", "present", "newest")
+
     def __init__(self, missing: dict[int, list[str]], present: dict[int, list[str]] | None = None,
                  newest: list[int] | None = None):
-        self.missing = missing
-        self.present = {} if present is None else present
-        self.newest = [] if newest is None else newest
-
-    def __repr__(self) -> str:
-        return f"Desync(missing={self.missing!r}, present={self.present!r}, newest={self.newest!r})"
+        self._set(missing=missing, present={} if present is None else present,
+                  newest=[] if newest is None else newest)
 
     @property
     def versions(self) -> list[int]:

@@ -86,8 +86,8 @@ class Migration(Record):
         return self.up.no_transaction
 
 
-def _header_directives(path: Path, text: str) -> tuple[tuple[str, str], ...]:
-    """Directives in the leading comment lines of a file (blank lines allowed)."""
+def _header_directives(folder: Path, name: str, text: str) -> tuple[tuple[str, str], ...]:
+    """Directives in the leading comment lines of file ``folder / name`` (blank lines allowed)."""
     if "migrator:" not in text:  # no line can be a directive (most files): skip the line scan
         return ()
     found = []
@@ -101,7 +101,7 @@ def _header_directives(path: Path, text: str) -> tuple[tuple[str, str], ...]:
         if m is None:
             continue
         if m["name"] not in KNOWN_DIRECTIVES:
-            raise UsageError(f"{path}: unknown directive 'migrator:{m['name']}' "
+            raise UsageError(f"{folder / name}: unknown directive 'migrator:{m['name']}' "
                              f"(known: {', '.join(sorted(KNOWN_DIRECTIVES))})")
         found.append((m["name"], m["arg"].strip()))
     return tuple(found)
@@ -127,11 +127,12 @@ def _read_bytes(path: str) -> bytes:
         os.close(fd)
 
 
-def _decode(path, data: bytes) -> str:
+def _decode(folder: Path, name: str, data: bytes) -> str:
+    """The text of file ``folder / name`` (the Path is made only to name it in an error)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+        raise UsageError(f"{folder / name}: not valid UTF-8 (byte {exc.start})") from None
     return text.removeprefix("\ufeff")
 
 
@@ -140,8 +141,8 @@ def read_sql_file(path: Path) -> SqlFile:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read migration file: {exc.strerror}") from None
-    text = _decode(path, data)
-    return SqlFile(path, text, sha256(data).hexdigest(), _header_directives(path, text))
+    text = _decode(path.parent, path.name, data)
+    return SqlFile(path, text, sha256(data).hexdigest(), _header_directives(path.parent, path.name, text))
 
 
 def _read_in_folder(folder: Path, prefix: str, name: str) -> SqlFile:
@@ -151,14 +152,10 @@ def _read_in_folder(folder: Path, prefix: str, name: str) -> SqlFile:
         data = _read_bytes(prefix + name)
     except OSError as exc:
         raise UsageError(f"{folder / name}: cannot read migration file: {exc.strerror}") from None
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError:
-        text = _decode(folder / name, data)  # raises, naming the path
-    directives = _header_directives(folder / name, text) if "migrator:" in text else ()
+    text = _decode(folder, name, data)
     f = SqlFile.__new__(SqlFile)  # its path: folder / name, made by SqlFile.__getattr__ when asked
     f.__dict__.update(_folder=folder, _name=name, text=text, checksum=sha256(data).hexdigest(),
-                      directives=directives)
+                      directives=_header_directives(folder, name, text))
     return f
 
 
