@@ -19,6 +19,8 @@
 #                           "origin", else pyproject's [project.urls], else a placeholder)
 #   MIGRATOR_IMAGE_LICENSES org.opencontainers.image.licenses (default: pyproject's
 #                           `license`, else NOASSERTION)
+#   MIGRATOR_IMAGE_REVISION org.opencontainers.image.revision (default: git HEAD,
+#                           else "unknown"; for builds from a tarball)
 #   DEBIAN_MIRROR           mirror for debootstrap (default http://deb.debian.org/debian)
 set -euo pipefail
 
@@ -130,20 +132,35 @@ main() {
 
     version="$(migrator_app_version)"
     ref="$(migrator_image_ref)"
-    revision="$(git -C "$MIGRATOR_ROOT" rev-parse --verify -q HEAD 2>/dev/null)" || revision=unknown
-    local build_args=(
-        --build-arg "BASE_IMAGE=$MIGRATOR_BASE_IMAGE"
-        --build-arg "VERSION=$version"
-        --build-arg "REVISION=$revision"
-        --build-arg "SOURCE=$(image_source)"
-        -f image/Dockerfile -t "$ref"
+    revision="${MIGRATOR_IMAGE_REVISION:-}"
+    if [[ -z "$revision" ]]; then
+        revision="$(git -C "$MIGRATOR_ROOT" rev-parse --verify -q HEAD 2>/dev/null)" || revision=unknown
+    fi
+    # Every label goes in twice: as the build arg the Dockerfile's LABEL reads (for a
+    # plain `docker build` of the Dockerfile), and as --label. The second is what makes
+    # it right: buildah's layer cache keys a LABEL step on its unexpanded text, so a
+    # build whose only change is the commit reused the previous commit's label layer
+    # (buildah issue #5501); --label values are part of its cache key.
+    local labels=(
+        "title=migrator"
+        "version=$version"
+        "revision=$revision"
+        "source=$(image_source)"
+        "base.name=$MIGRATOR_BASE_IMAGE"
     )
     # Empty values keep the Dockerfile's defaults.
     local description licenses
     description="$(migrator_pyproject_field description)"
     licenses="${MIGRATOR_IMAGE_LICENSES:-$(migrator_pyproject_field license)}"
-    [[ -n "$description" ]] && build_args+=(--build-arg "DESCRIPTION=$description")
-    [[ -n "$licenses" ]] && build_args+=(--build-arg "LICENSES=$licenses")
+    [[ -n "$description" ]] && labels+=("description=$description")
+    [[ -n "$licenses" ]] && labels+=("licenses=$licenses")
+    local build_args=(--build-arg "BASE_IMAGE=$MIGRATOR_BASE_IMAGE" -f image/Dockerfile -t "$ref") label key
+    for label in "${labels[@]}"; do
+        key="${label%%=*}"
+        [[ "$key" == base.name ]] ||
+            build_args+=(--build-arg "$(tr '[:lower:]' '[:upper:]' <<<"$key")=${label#*=}")
+        build_args+=(--label "org.opencontainers.image.$label")
+    done
     log "building $ref with $engine"
     if [[ "$engine" == docker ]]; then
         # BuildKit reads image/Dockerfile.dockerignore by itself.
@@ -160,6 +177,16 @@ main() {
         podman build --isolation chroot --network host --pull=never \
             --ignorefile image/Dockerfile.dockerignore \
             "${mounts[@]}" "${build_args[@]}" "$@" .
+    fi
+
+    # The labels are what an operator reads to know which commit runs: never leave
+    # a stale one behind, whatever the engine's cache did.
+    local got
+    got="$(migrator_engine image inspect --format '{{index .Config.Labels "org.opencontainers.image.revision"}}' "$ref")"
+    if [[ "$got" != "$revision" ]]; then
+        printf 'Error: image %s was built with revision label %s, expected %s (stale build cache: re-run with --no-cache)\n' \
+            "$ref" "$got" "$revision" >&2
+        exit 1
     fi
 
     local size base delta

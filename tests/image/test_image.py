@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import tomllib
@@ -47,6 +48,26 @@ def test_oci_labels(config, app_version):
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
     if head.returncode == 0:
         assert labels["org.opencontainers.image.revision"] == head.stdout.strip()
+
+
+def test_rebuild_of_another_commit_gets_its_own_revision_label(image):
+    """Two builds of the same tree that differ only in the commit: the second must not
+    reuse the first's label layer (buildah keys a LABEL step on its unexpanded text)."""
+    ref = "localhost/migrator-revision-test:latest"
+    env = {k: v for k, v in os.environ.items() if k != "MIGRATOR_IMAGE"}
+    try:
+        for revision in ("a" * 40, "b" * 40, "a" * 40):
+            proc = subprocess.run(
+                ["bash", str(ROOT / "image" / "build.sh")], cwd=ROOT, capture_output=True, text=True,
+                env={**env, "MIGRATOR_IMAGE": ref, "MIGRATOR_IMAGE_REVISION": revision},
+                timeout=1800, stdin=subprocess.DEVNULL,
+            )
+            ok(proc)
+            labels = image.inspect(ref)["Config"].get("Labels") or {}
+            assert labels.get("org.opencontainers.image.revision") == revision
+            assert labels.get("org.opencontainers.image.title") == "migrator"
+    finally:
+        image.engine_cmd("rmi", "--force", ref)
 
 
 def test_entrypoint_is_migrator(config):
