@@ -4,11 +4,11 @@
 #   bash bench/run.sh [--quick] [any option of bench/compare.py]
 #
 # The peers live in their own venv, bench/.venv (bench/requirements.txt): they are
-# benchmark-only dependencies, never the product's. "Ours" is the `migrator` console
-# script of the project venv (.venv, made by `make venv`); without it the project is
-# installed into bench/.venv instead. PostgreSQL (127.0.0.1:5432, user postgres, trust)
-# and MariaDB (127.0.0.1:3306, root, no password) must answer (`make servers`); a
-# dialect whose server does not answer is skipped and said so.
+# benchmark-only dependencies, never the product's. "Ours" is this tree installed the
+# way the image installs it, into bench/.venv-ours (or BENCH_MIGRATOR, when set).
+# PostgreSQL (127.0.0.1:5432, user postgres, trust) and MariaDB (127.0.0.1:3306, root,
+# no password) must answer (`make servers`); a dialect whose server does not answer is
+# skipped and said so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,11 +23,19 @@ if [ ! -x "$VENV/bin/python" ] || ! cmp -s "$REQ" "$VENV/.requirements"; then
   cp "$REQ" "$VENV/.requirements"
 fi
 
-if [ -z "${BENCH_MIGRATOR:-}" ] && [ ! -x .venv/bin/migrator ]; then
-  echo "bench: no .venv/bin/migrator (make venv): installing the project into $VENV" >&2
-  "$VENV/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps .
-  "$VENV/bin/pip" install -q --disable-pip-version-check .
-  export BENCH_MIGRATOR="$PWD/$VENV/bin/migrator"
+# Ours is measured as the image installs it: a regular (not editable) install of this
+# tree, with compiled bytecode, in a venv of its own. Reinstalled on every run, so it
+# is always the working tree.
+if [ -z "${BENCH_MIGRATOR:-}" ]; then
+  OURS=bench/.venv-ours
+  if [ ! -x "$OURS/bin/python" ]; then
+    "$PYTHON" -m venv "$OURS"
+    "$OURS/bin/pip" install -q --disable-pip-version-check .
+  fi
+  echo "bench: installing this tree into $OURS (not editable)" >&2
+  "$OURS/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps .
+  "$OURS/bin/pip" install -q --disable-pip-version-check .  # dependencies pyproject.toml gained
+  export BENCH_MIGRATOR="$PWD/$OURS/bin/migrator"
 fi
 
 status=0
