@@ -136,17 +136,8 @@ def _decode(folder: Path, name: str, data: bytes) -> str:
     return text.removeprefix("\ufeff")
 
 
-def read_sql_file(path: Path) -> SqlFile:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read migration file: {exc.strerror}") from None
-    text = _decode(path.parent, path.name, data)
-    return SqlFile(path, text, sha256(data).hexdigest(), _header_directives(path.parent, path.name, text))
-
-
 def _read_in_folder(folder: Path, prefix: str, name: str) -> SqlFile:
-    """read_sql_file(folder / name), the same checks and errors, without making the Path
+    """The migration file ``folder / name``, read and checked, without making its Path
     (``prefix``: the folder as a string ending with a separator)."""
     try:
         data = _read_bytes(prefix + name)

@@ -18,7 +18,7 @@ from migrator._lazy import lazy_re
 from migrator._record import FrozenInstanceError
 from migrator.config import DSN, parse_dsn
 from migrator.errors import UsageError
-from migrator.source import Migration, SqlFile, _simple_toml, read_sql_file, select_service
+from migrator.source import Migration, SqlFile, _simple_toml, select_service
 from migrator.split import Statement, split
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +79,7 @@ def test_service_toml_errors_unchanged(tmp_path):
 
 
 # -- migration files: read once, with plain system calls, Paths made on demand ----------------
-def test_files_read_from_a_folder_equal_read_sql_file(tmp_path):
+def test_files_read_from_a_folder_equal_records_built_from_their_bytes(tmp_path):
     folder = tmp_path / "svc" / "postgres"
     folder.mkdir(parents=True)
     big = "SELECT 1;\n" * 20000  # more than one 64 KiB read
@@ -93,11 +93,14 @@ def test_files_read_from_a_folder_equal_read_sql_file(tmp_path):
         (folder / name).write_text(text, encoding="utf-8")
     migrations = select_service(tmp_path, "svc").migrations("postgres")
     assert [m.version for m in migrations] == [1, 2, 3]
+    directives = {"1_a.up.sql": (("no-transaction", ""),)}
     for m in migrations:
         for f in (m.up, m.down):
             if f is None:
                 continue
-            expected = read_sql_file(f.path)
+            data = (folder / f.path.name).read_bytes()
+            expected = SqlFile(folder / f.path.name, data.decode("utf-8").removeprefix("\ufeff"),
+                               hashlib.sha256(data).hexdigest(), directives.get(f.path.name, ()))
             assert f == expected and hash(f) == hash(expected) and repr(f) == repr(expected)
             assert f.path == folder / f.path.name and isinstance(f.path, Path)
             assert f.checksum == hashlib.sha256(f.path.read_bytes()).hexdigest()
