@@ -146,7 +146,13 @@ class SchemaModel:
         self.db = db
         self.known: set[str] = set()
         self.objects: dict[str, set[str]] = {}  # relation -> its objects
-        self.indexes: dict[str, set[str]] = {}  # index name -> the relations holding one so named
+        # index name -> the relations holding one so named; kept only where index names are
+        # schema-wide. Not on MySQL: its index names are per table (every DROP INDEX names its
+        # table), and every table has one called PRIMARY, which any CREATE TABLE with a primary
+        # key names: through it the scope of each CREATE TABLE grew to every table, and
+        # applying N migrations read O(N^2) catalog rows.
+        self.indexes: dict[str, set[str]] = {}
+        self._by_index_name = db.schema_wide_index_names
 
     def reset(self) -> None:
         self.known.clear()
@@ -154,15 +160,16 @@ class SchemaModel:
         self.indexes.clear()
 
     def _take(self, found: set[str], scope: set[str]) -> None:
+        by_index_name = self._by_index_name
         for relation in scope:
             for o in self.objects.pop(relation, ()):
-                if o.startswith("index:"):
+                if by_index_name and o.startswith("index:"):
                     self.indexes[o.partition(".")[2]].discard(relation)
         for o in found:
             relation = relation_of(o)
             if relation in scope:
                 self.objects.setdefault(relation, set()).add(o)
-                if o.startswith("index:"):
+                if by_index_name and o.startswith("index:"):
                     self.indexes.setdefault(o.partition(".")[2], set()).add(relation)
         self.known |= scope
 
@@ -180,14 +187,9 @@ class SchemaModel:
 
     def scope(self, names: Iterable[str]) -> set[str]:
         """The relations a migration naming ``names`` can touch: those names, and, where
-        index names are schema-wide, the relations holding an index of one of those names.
-        (Not on MySQL: its index names are per table, and every table has one called
-        PRIMARY, which any CREATE TABLE with a primary key names: the scope of each CREATE
-        TABLE grew to every table, and applying N migrations to O(N^2) catalog rows.)"""
+        index names are schema-wide, the relations holding an index of one of those names."""
         names = {n.lower() for n in names}
         self._learn(names)
-        if not self.db.schema_wide_index_names:  # MySQL: every DROP INDEX names its table
-            return names
         return names.union(*(self.indexes.get(n, ()) for n in names))
 
     def before(self, relations: set[str]) -> set[str]:
