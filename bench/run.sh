@@ -28,13 +28,10 @@ fi
 # is always the working tree.
 if [ -z "${BENCH_MIGRATOR:-}" ]; then
   OURS=bench/.venv-ours
-  if [ ! -x "$OURS/bin/python" ]; then
-    "$PYTHON" -m venv "$OURS"
-    "$OURS/bin/pip" install -q --disable-pip-version-check .
-  fi
+  [ -x "$OURS/bin/python" ] || "$PYTHON" -m venv "$OURS"
   echo "bench: installing this tree into $OURS (not editable)" >&2
-  "$OURS/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps .
-  "$OURS/bin/pip" install -q --disable-pip-version-check .  # dependencies pyproject.toml gained
+  # pip always reinstalls a project given as a folder; its dependencies only when missing
+  "$OURS/bin/pip" install -q --disable-pip-version-check .
   export BENCH_MIGRATOR="$PWD/$OURS/bin/migrator"
 fi
 
