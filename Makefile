@@ -7,12 +7,13 @@ BIN := $(VENV)/bin
 SERVICES := auth agentic analytics cortex apiOntology
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test test-fast servers helm image lint bench clean
+.PHONY: help venv demo test test-fast servers helm image lint bench clean uv lock checkov
 
 help:
 	@echo "make demo   - apply the five example services to SQLite files under ./var/ and show their status"
 	@echo "make test   - install what the tests need (venv, PostgreSQL, MariaDB, helm, podman image) and run them"
 	@echo "make image  - build the migrator container image (docker if a daemon runs, else podman)"
+	@echo "make lock   - regenerate the image's hash-pinned lock files from pyproject.toml"
 	@echo "make lint   - lint the project's migrations for lock-heavy operations"
 	@echo "make bench  - run the benchmarks under bench/ (prints figures, writes bench/results/)"
 
@@ -47,7 +48,34 @@ helm:
 image:
 	bash image/build.sh
 
-test: venv servers helm image
+# Tools of their own venvs under .cache/tools (pinned: a new uv may write the lock
+# files differently, a new checkov brings new checks; bump them on purpose).
+TOOLS := .cache/tools
+UV_VERSION := 0.13.9
+CHECKOV_VERSION := 3.3.30
+
+$(TOOLS)/uv/.installed-$(UV_VERSION):
+	rm -rf $(TOOLS)/uv
+	$(PYTHON) -m venv $(TOOLS)/uv
+	$(TOOLS)/uv/bin/pip install -q uv==$(UV_VERSION)
+	touch $@
+
+uv: $(TOOLS)/uv/.installed-$(UV_VERSION)
+
+# After any change of pyproject.toml's dependencies (or build-system requires).
+lock: uv
+	UV=$(TOOLS)/uv/bin/uv bash image/lock.sh
+
+# checkov has many pinned dependencies of its own: kept out of the test venv.
+$(TOOLS)/checkov/.installed-$(CHECKOV_VERSION):
+	rm -rf $(TOOLS)/checkov
+	$(PYTHON) -m venv $(TOOLS)/checkov
+	$(TOOLS)/checkov/bin/pip install -q checkov==$(CHECKOV_VERSION)
+	touch $@
+
+checkov: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION)
+
+test: venv servers helm image uv checkov
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Without the image and helm (quick engine loop while developing).
