@@ -122,6 +122,19 @@ def test_base_labels_name_the_base_it_was_built_on(image):
     assert image.inspect()["RootFS"]["Layers"][: len(base_layers)] == base_layers
 
 
+@pytest.mark.parametrize("digest", ["sha256:abc", "latest", "sha256:" + "A" * 64])
+def test_base_digest_must_be_a_sha256(digest):
+    proc = subprocess.run(
+        ["bash", str(ROOT / "image" / "build.sh")], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "MIGRATOR_BASE_DIGEST": digest, "MIGRATOR_IMAGE": "localhost/migrator-never-built:x"},
+        timeout=60, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"Error: MIGRATOR_BASE_DIGEST must be sha256:<64 hex digits>, got {digest}"
+    ]
+
+
 def test_within_budget_on_a_base_without_apt_clean_up(image, tmp_path):
     """The official slim image deletes apt's caches by a hook of its own; a plain
     debootstrapped Debian has none (nor its dpkg excludes of docs and locales), and
