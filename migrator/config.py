@@ -138,11 +138,13 @@ def _check_host(host: str) -> str:
 
 
 def _check_port(port: str | None, dialect: str) -> int:
+    """Never echoed: a port that is no number is most likely a password cut short."""
     if port is None or port == "":
         return DEFAULT_PORTS[dialect]
-    if not _PORT.fullmatch(port) or not 0 < int(port) < 65536:
-        # never echoed: it may be a password cut short by an unencoded "/" or "?"
-        raise _bad(f"malformed port (expected a number from 1 to 65535; {_ENCODE_HINT})")
+    if not _PORT.fullmatch(port):
+        raise _bad(f"malformed port (not a number; {_ENCODE_HINT})")
+    if not 0 < int(port) < 65536:
+        raise _bad("port out of range (expected 1 to 65535)")
     return int(port)
 
 
@@ -153,11 +155,11 @@ def _split_hostport(netloc: str) -> tuple[str, str | None]:
         if not closed:
             raise _bad("malformed host (unclosed '[' in an IPv6 address)")
         if rest and not rest.startswith(":"):
-            raise _bad(f"malformed host {netloc!r}")
+            raise _bad("malformed host (text after ']' that is not ':port')")
         return host + "]", (rest[1:] if rest else None)
     host, sep, port = netloc.partition(":")
     if sep and ":" in port:
-        raise _bad(f"malformed host {netloc!r}")
+        raise _bad(f"malformed host (more than one ':'; {_ENCODE_HINT})")  # not echoed: a password's ':'?
     return host, (port if sep else None)
 
 
@@ -254,7 +256,10 @@ def parse_dsn(text: str) -> DSN:
         go_form = _GO_MYSQL.fullmatch(rest)
         if go_form:
             return _parse_go_mysql(scheme, go_form)
-        if _GO_MYSQL_HINT.search(rest.partition("?")[0]):
+        marker = _GO_MYSQL_HINT.search(rest.partition("?")[0])
+        if marker and "/" in rest[:marker.start()]:
+            raise _bad(f"unencoded '/' before the Go-driver address: {_ENCODE_HINT}")
+        if marker:
             raise _bad("malformed Go-driver address (expected user:pass@tcp(host:port)/dbname)")
     return _parse_url(scheme, dialect, rest)
 
