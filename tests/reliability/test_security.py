@@ -138,12 +138,15 @@ def test_no_secret_in_any_output_or_row(dialect, place, secret_target, tmp_path)
     test_db, dsn = target.test_db, target.dsn(place)
     refused = "refused" in place
     socket = "socket" in place
+    full = place == "userinfo"  # the whole lifecycle once per database, its core for every place
     migrations = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS / "auth", migrations / "auth")
     m = dict(dsn=dsn, migrations=migrations, service="auth")
     outputs = {}
 
-    def step(name, *args, code=0, **kw):
+    def step(name, *args, code=0, everywhere=True, **kw):
+        if not (everywhere or full):
+            return None
         r = run(*args, **{**m, **kw})
         outputs[name] = r
         expected = 2 if refused else code
@@ -153,11 +156,17 @@ def test_no_secret_in_any_output_or_row(dialect, place, secret_target, tmp_path)
     step("up-to-3", "up", "--target", "3")
     step("status", "status", log_format="console")
     step("status-json", "status", "--format", "json")
+    step("status-check-behind", "status", "--check", code=1, everywhere=False)
+    step("dry-run", "up", "--dry-run", everywhere=False)
     step("plan", "plan")
     step("up", "up")
+    step("wait", "wait", "--timeout", "1", everywhere=False)
     step("verify-debug", "--log-level", "debug", "verify")
-    step("backfill-run", "backfill", "run")
-    step("backfill-status", "backfill", "status", "--format", "json")
+    step("backfill-run", "backfill", "run", everywhere=False)
+    step("backfill-status", "backfill", "status", "--format", "json", everywhere=False)
+    step("down", "down", "--yes", everywhere=False)
+    step("up-again", "up", log_format="console", everywhere=False)
+    step("force", "force", "8", "--yes", everywhere=False)
     step("env-dsn", "-e", "status", dsn=None, env={"DSN": dsn + "\n"})
     step("usage-error", "status", code=2, dsn=with_param(dsn, BAD_OPTION[dialect]))
     if not socket:
@@ -166,7 +175,7 @@ def test_no_secret_in_any_output_or_row(dialect, place, secret_target, tmp_path)
         step("wrong-password", "status", code=1, dsn=target.dsn(place, p=quote(WRONG, safe="")))
     else:
         step("connection-failure", "status", code=1, dsn=target.dsn(place, sock="/nonexistent-socket-dir"))
-    if not refused:
+    if full and not refused:
         holder = test_db.connect()  # another runner holds the lock
         try:
             assert holder.try_lock("platform")
@@ -174,6 +183,7 @@ def test_no_secret_in_any_output_or_row(dialect, place, secret_target, tmp_path)
         finally:
             holder.unlock("platform")
             holder.close()
+    if not refused:
         broken = migrations / "auth" / dialect / "0009_broken.up.sql"
         broken.write_text("CREAT TABLE oops (id int);\n")
         step("failing-migration", "up", code=1)
@@ -196,8 +206,8 @@ def test_no_secret_in_any_output_or_row(dialect, place, secret_target, tmp_path)
         return
     db = test_db.connect()
     try:
-        rows = [(t, row) for t in ("platform_migration_events", "platform_migrations", "platform_backfills")
-                for row in db.query(f"SELECT * FROM {db.quote(t)}")]
+        own = {"platform_migration_events", "platform_migrations", "platform_backfills"} & test_db.tables()
+        rows = [(t, row) for t in sorted(own) for row in db.query(f"SELECT * FROM {db.quote(t)}")]
     finally:
         db.close()
     stored = [(t, row) for t, row in rows if leaks(" ".join(map(str, row)))]
