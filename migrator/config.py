@@ -74,7 +74,8 @@ class DSN:
         if self.socket and self.dialect == "mysql":
             where = f"unix({self.socket})"
         elif self.socket:
-            where, query = "", [("host", self.socket)] + query
+            where = ""
+            query = [("host", self.socket)] + ([("port", str(self.port))] if self.port else []) + query
         else:
             where = self.address
         shown = "&".join(f"{k}={v}" for k, v in query)
