@@ -39,8 +39,8 @@ CREDENTIALS = ("user", "password")
 # Every other parameter sets a session variable (SET SESSION name = value), as the Go driver
 # does; never one of these, which touch the account, the server, replication or what the
 # migrator itself manages (autocommit, lock_wait_timeout from --ddl-lock-timeout):
-_NEVER_SET = re.compile(r".*password.*|authentication.*|autocommit|lock_wait_timeout|sql_log_bin|gtid_.*|wsrep.*"
-                        r"|pseudo_.*", re.IGNORECASE)
+_NEVER_SET = re.compile(r".*password.*|authentication.*|autocommit|lock_wait_timeout|sql_log_bin|binlog_.*"
+                        r"|skip_replication|server_id|gtid_.*|wsrep.*|pseudo_.*", re.IGNORECASE)
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 TLS_MODES = ("true", "false", "skip-verify", "preferred")
 _DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+")

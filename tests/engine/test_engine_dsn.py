@@ -375,7 +375,8 @@ MYSQL_REFUSED = {
 NEVER_SET = "the DSN sets only session variables that leave the account, the server and the migrator's own " \
             "settings alone"
 for _name in ("old_passwords", "Password_Reuse_Check", "authentication_string", "autocommit", "sql_log_bin",
-              "gtid_domain_id", "pseudo_thread_id", "lock_wait_timeout", "wsrep_on"):
+              "binlog_format", "skip_replication", "server_id", "gtid_domain_id", "pseudo_thread_id",
+              "lock_wait_timeout", "wsrep_on"):
     MYSQL_REFUSED[f"never {_name}"] = (f"{_name}=1", f"invalid DSN option: {_name!r}: {NEVER_SET}")
 
 
