@@ -291,6 +291,7 @@ class Config:
     yes: bool
     repair_tracking: bool
     interactive: bool
+    connect_timeout: float = 0.0  # seconds to keep retrying a server that does not answer; 0: fail at once
 
     @property
     def dsn(self) -> DSN:
