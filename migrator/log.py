@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 _SECRETS: set[str] = set()
 _PUBLIC: set[str] = set()
-_pattern: list = [None]  # the compiled alternation of _SECRETS, rebuilt when they change
+_pattern = None  # the compiled alternation of _SECRETS (False: none), rebuilt when they change
 # logging's level numbers (DEBUG 10 ... CRITICAL 50), written out: importing logging for
 # them alone cost a few milliseconds at every start
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "critical": 50}
@@ -29,15 +29,17 @@ _configured = False
 
 def add_secret(secret: str | None) -> None:
     """Hide ``secret`` from every output, as given and percent-encoded (as a DSN holds it)."""
+    global _pattern
     if secret:
         _SECRETS.update({secret, quote(secret, safe=""), quote(secret)})
-        _pattern[0] = None
+        _pattern = None
 
 
 def add_public(*names: str) -> None:
     """Names every output shows by design (the service, its table prefix)."""
+    global _pattern
     _PUBLIC.update(n for n in names if n)
-    _pattern[0] = None
+    _pattern = None
 
 
 def _token(secret: str) -> str:
@@ -49,10 +51,11 @@ def _token(secret: str) -> str:
 
 
 def _compiled():
-    if _pattern[0] is None:
+    global _pattern
+    if _pattern is None:
         hidden = sorted(_SECRETS - _PUBLIC, key=len, reverse=True)  # longest first
-        _pattern[0] = re.compile("|".join(map(_token, hidden))) if hidden else False
-    return _pattern[0]
+        _pattern = re.compile("|".join(map(_token, hidden))) if hidden else False
+    return _pattern
 
 
 def redact(value):
