@@ -46,9 +46,10 @@ TLS_MODES = ("true", "false", "skip-verify", "preferred")
 _DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 # the server's answers to a SET SESSION that is not the DSN's to make: unknown variable,
-# GLOBAL-only, read-only, wrong value, wrong type, not allowed to this user; unknown
-# collation, collation of another character set
-_REJECTED = {1193, 1229, 1238, 1231, 1232, 1227, 1273, 1253}
+# GLOBAL-only, read-only, wrong value, wrong type, not allowed to this user
+_REJECTED_VARIABLE = {1193, 1229, 1238, 1231, 1232, 1227}
+# ... and to the collation (unknown, or not of the character set)
+_REJECTED_COLLATION = {1273, 1253}
 
 
 def _option_error(name: str, value: str, expected: str) -> UsageError:
@@ -93,7 +94,7 @@ class MySQL(Database):
         default, said explicitly: PyMySQL would otherwise try unverified TLS whenever the server
         offers it, and building that context, loading the CA bundle, cost 50 ms of every start)."""
         value = self.dsn.param("tls")
-        mode = (value or "false").lower()
+        mode = "false" if value is None else value.lower()
         if mode not in TLS_MODES:
             raise _option_error("tls", value, "true, false, skip-verify or preferred")
         if mode == "false":
@@ -153,20 +154,20 @@ class MySQL(Database):
         try:
             self.conn = pymysql.connect(**kwargs)
         except pymysql.Error as exc:
-            raise self._rejected("collation", exc) or self.connection_error(exc) from None
+            raise self._rejected("collation", exc, _REJECTED_COLLATION) or self.connection_error(exc) from None
         for name, value in variables:
             try:
                 self.query(f"SET SESSION {self.quote(name)} = ?", (value,))
             except pymysql.Error as exc:
                 self.close()
-                raise self._rejected(name, exc) or self.connection_error(exc) from None
+                raise self._rejected(name, exc, _REJECTED_VARIABLE) or self.connection_error(exc) from None
         for statement in self.ddl_lock_statements():
             self.run_script_statement(statement)
 
-    def _rejected(self, name: str, exc: BaseException) -> UsageError | None:
+    def _rejected(self, name: str, exc: BaseException, codes: set[int]) -> UsageError | None:
         """The server's refusal of a DSN parameter, as a usage error."""
         args = getattr(exc, "args", ())
-        if args and args[0] in _REJECTED:
+        if args and args[0] in codes:
             return UsageError(f"invalid DSN option: {name}: {self.describe_error(exc)}")
         return None
 

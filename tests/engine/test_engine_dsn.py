@@ -364,11 +364,15 @@ MYSQL_REFUSED = {
     "not a name": ("sql-mode=ANSI", "invalid DSN option: 'sql-mode' is neither a driver option nor a variable name"),
     "unknown collation": ("collation=klingon_ci", "invalid DSN option: collation: Unknown collation: 'klingon_ci' "
                                                   "(error 1273)"),
+    "collation of another charset": ("charset=latin1&collation=utf8mb4_bin",
+                                     "invalid DSN option: collation: COLLATION 'utf8mb4_bin' is not valid for "
+                                     "CHARACTER SET 'latin1' (error 1253)"),
     "unknown charset": ("charset=klingon", "invalid DSN option: charset='klingon' (expected a MySQL character set "
                                            "such as utf8mb4)"),
     "bad duration": ("timeout=soon", "invalid DSN option: timeout='soon' (expected a duration such as 10s or 500ms)"),
     "zero duration": ("readTimeout=0s", "invalid DSN option: readTimeout='0s' (expected a duration from 1ms to 1 year)"),
     "tls typo": ("tls=ture", "invalid DSN option: tls='ture' (expected true, false, skip-verify or preferred)"),
+    "tls empty": ("tls=", "invalid DSN option: tls='' (expected true, false, skip-verify or preferred)"),
     "tls required": ("tls=required", "invalid DSN option: tls='required' (expected true, false, skip-verify or "
                                      "preferred)"),
 }
