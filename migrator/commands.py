@@ -24,6 +24,7 @@ def session(config):
     for secret in dsn.secrets:
         log.add_secret(secret)
     service = select_service(config.migrations_dir, config.service)
+    log.add_public(service.name, service.table_prefix)
     dialect = "cockroach" if dsn.dialect == "cockroach" else dsn.dialect
     service.migrations(dialect)
     log.bind(service=service.name)
