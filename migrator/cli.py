@@ -15,6 +15,22 @@ from migrator import __version__, commands, log
 from migrator.config import build_config
 from migrator.errors import ExitStatus, MigratorError
 
+EPILOG = """\
+exit codes:
+  0  success, or nothing to do
+  1  a migration or database error (also: status --check behind, a declined prompt, wait timed out)
+  2  usage or configuration error: bad flag, bad DSN, invalid migration set
+  3  dirty state: a migration stopped half-way; fix the schema by hand, then `migrator force V`
+  4  tracking desync: the tracking table claims objects that do not exist in the schema
+  5  the migration lock was not acquired within --lock-timeout
+  6  an applied migration's file changed on disk (checksum mismatch)
+
+environment:
+  DSN, DATABASE_URL          the database, with -e (DSN first)
+  MIGRATOR_MIGRATIONS_DIR    the default of --migrations
+  MIGRATE_REPAIR_TRACKING=1  let up rewind the tracking table after a desync that is provably
+                             repairable (in the chart: <service>.migration.repairTracking: true)
+"""
 LOG_FORMATS = ("auto", "json", "console")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -50,8 +66,9 @@ GLOBAL_OPTIONS = (
                                help="how long to wait for another runner's lock before exit 5 "
                                     "(default: %(default)g)")),
     (("--ddl-lock-timeout",), dict(metavar="SECONDS", type=seconds, default=5.0,
-                                   help="in-database lock wait of each migration statement "
-                                        "(default: %(default)g)")),
+                                   help="how long each migration statement may wait for a table lock "
+                                        "in the database before it fails; 0 means no limit on every "
+                                        "database (default: %(default)g)")),
     (("--connect-timeout",), dict(metavar="SECONDS", type=seconds, default=0.0,
                                   help="keep retrying a database that refuses connections or whose name does "
                                        "not resolve for this long, with backoff; a wrong password or an unknown "
@@ -62,7 +79,7 @@ GLOBAL_OPTIONS = (
     (("--log-level",), dict(choices=LOG_LEVELS, default="info", type=str.lower,
                             help="least severe log level shown; debug adds tracebacks (default: %(default)s)")),
     (("-y", "--yes"), dict(action="store_true", default=False,
-                           help="answer yes to the confirmation of down and force (default: %(default)s: ask)")),
+                           help="answer yes to the confirmation of down and force (default: %(default)s, ask)")),
 )
 
 
@@ -78,6 +95,7 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> No
 class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)  # keep the epilog's lines
+        kwargs.setdefault("epilog", EPILOG)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # one clear line, exit 2

@@ -86,7 +86,8 @@ class Postgres(Database):
         return not accepts_connections(socket.AF_INET, (d.host, d.port))
 
     def ddl_lock_statements(self) -> list[str]:
-        statements = [f"SET lock_timeout = '{int(self.ddl_lock_timeout * 1000)}ms'"]
+        # 0 is PostgreSQL's own "no limit"; the setting's largest value is INT_MAX ms
+        statements = [f"SET lock_timeout = '{min(int(self.ddl_lock_timeout * 1000), 2**31 - 1)}ms'"]
         if self.conn is not None and self.conn.info.server_version >= 140000:
             # a runner killed mid-statement: its backend notices within 1 s, aborts and frees the lock
             statements.append("SET client_connection_check_interval = '1s'")
