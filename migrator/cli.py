@@ -139,6 +139,10 @@ def _backfill(args, config):
     return commands.backfill(config, args.action, args.name, fmt=args.format)
 
 
+def _new(args, config):
+    return commands.new(config, " ".join(args.title))
+
+
 def _version(args, config):
     return commands.version(config)
 
@@ -184,6 +188,10 @@ def add_commands(sub) -> None:
                    help="what to do (required, no default)")
     p.add_argument("name", nargs="?", help="the backfill (default: every backfill, where the action allows)")
     _format(p)
+    p = command("new", _new, "write the next version's empty up and down files in every dialect folder "
+                             "of --service (no database needed)")
+    p.add_argument("title", nargs="+", help="what the migration does, e.g. add user email; made into the "
+                                            "file name (required, no default)")
     command("version", _version, "print the migrator version and the newest migration per service")
 
 

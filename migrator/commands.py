@@ -271,6 +271,15 @@ def version(config) -> int:
     return ExitStatus.OK
 
 
+def new(config, title: str) -> int:
+    """Write the next version's empty migration files; no database needed."""
+    from migrator.scaffold import new_migration
+
+    for path in new_migration(select_service(config.migrations_dir, config.service), title):
+        log.result(str(path))
+    return ExitStatus.OK
+
+
 def report(error: MigratorError) -> None:
     """Print an error for the operator: one line, details, then the hint."""
     message = error.message
