@@ -9,6 +9,8 @@ is not overwritten by the command's default when none is given after it).
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
 
 from migrator import __version__, commands, log
@@ -35,20 +37,38 @@ LOG_FORMATS = ("auto", "json", "console")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
+# A DSN's password in any text: scheme://user:PASSWORD@ (up to the last @ of the word: an
+# unencoded password may hold one) and ?...password=VALUE (any key holding "pass", any case).
+_USERINFO_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*):\S*@")
+_QUERY_PASSWORD = re.compile(r"([?&;][^=&\s]*pass[^=&\s]*=)[^&\s]*", re.IGNORECASE)
+
+
+def redact_dsns(text: str) -> str:
+    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1:***@", text))
+
+
 def seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number of seconds, got {text!r}")
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds, 0 or more, got {text!r}")
     return value
 
 
-def version_number(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer version, got {text!r}")
+def _ascii_digits(text: str, what: str) -> int:
+    if not (text.isascii() and text.isdigit()):  # isdigit() alone takes '١' or '²'
+        raise argparse.ArgumentTypeError(f"expected {what} (digits 0-9), got {text!r}")
     return int(text)
+
+
+def version_number(text: str) -> int:
+    return _ascii_digits(text, "a non-negative integer version")
+
+
+def count(text: str) -> int:
+    return _ascii_digits(text, "a whole number")
 
 
 # flags, add_argument keywords; "%(default)s" in a help text is the option's default
@@ -98,8 +118,8 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("epilog", EPILOG)
         super().__init__(*args, **kwargs)
 
-    def error(self, message: str):  # one clear line, exit 2
-        print(f"Error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+    def error(self, message: str):  # one clear line, exit 2, never a DSN's password
+        print(f"Error: {redact_dsns(message)} (see `{self.prog} --help`)", file=sys.stderr)
         sys.exit(ExitStatus.USAGE)
 
 
@@ -165,7 +185,7 @@ def add_commands(sub) -> None:
     p.add_argument("--target", type=version_number, metavar="V", help="stop after version V (default: the newest)")
     p.add_argument("--dry-run", action="store_true", help="print what plan prints, execute nothing (default: %(default)s)")
     p = command("down", _down, "roll back the last N migrations (asks for confirmation unless --yes)")
-    p.add_argument("--steps", type=int, default=1, metavar="N", help="how many migrations to roll back (default: %(default)s)")
+    p.add_argument("--steps", type=count, default=1, metavar="N", help="how many migrations to roll back (default: %(default)s)")
     p = command("status", _status, "every migration with OK/DIRTY/PENDING/FORCED, and the state of the database")
     _format(p)
     p.add_argument("--check", action="store_true",
