@@ -225,7 +225,7 @@ def wait(config, timeout: float = 300.0, interval: float = 2.0) -> int:
             last = exc.message
         if time.monotonic() >= deadline:
             raise MigratorError(f"timed out after {timeout:g}s waiting for the schema: {last}")
-        logger.info("waiting for migrations", state=last)
+        logger.info("MIGRATION_WAITING", state=last, message="waiting for migrations")
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
 
