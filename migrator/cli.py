@@ -49,7 +49,7 @@ def redact_dsns(text: str) -> str:
 
 def seconds(text: str) -> float:
     try:
-        value = float(text)
+        value = float(text) if text.isascii() else math.nan  # float() also reads '١'
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value < 0:

@@ -25,7 +25,7 @@ CASES = [
      "Error: unrecognized arguments: postgres://h/db?sslmode=disable&Password=*** (see `migrator --help`)"),
 ]
 for flag in ("--lock-timeout", "--ddl-lock-timeout", "--connect-timeout"):
-    for value in ("nan", "inf", "1e400", "-1", "soon"):
+    for value in ("nan", "inf", "1e400", "-1", "soon", "\u0665"):
         CASES.append(([flag, value, "status"], f"Error: argument {flag}: expected a finite number of seconds, "
                                                f"0 or more, got '{value}' (see `migrator --help`)"))
 CASES += [
