@@ -304,7 +304,9 @@ def build_config(args, env: dict[str, str] | None = None, interactive: bool = Fa
     """Build the frozen Config from parsed flags and the environment."""
     env = dict(os.environ) if env is None else env
     dsn_text = args.database
-    if getattr(args, "read_from_env", False) and not dsn_text:
+    if getattr(args, "read_from_env", False) and dsn_text is not None:
+        raise UsageError("--database and -e/--read-from-env both given: pass one of them")
+    if getattr(args, "read_from_env", False):
         dsn_text = env.get("DSN") or env.get("DATABASE_URL")
         if not dsn_text:
             raise UsageError("-e/--read-from-env given but neither DSN nor DATABASE_URL is set")
@@ -320,4 +322,5 @@ def build_config(args, env: dict[str, str] | None = None, interactive: bool = Fa
         yes=args.yes,
         repair_tracking=_truthy(env.get("MIGRATE_REPAIR_TRACKING")),
         interactive=interactive,
+        connect_timeout=getattr(args, "connect_timeout", 0.0),
     )

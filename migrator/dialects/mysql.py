@@ -73,6 +73,10 @@ def _session_value(text: str) -> str | int:
     if len(text) >= 2 and text[0] == text[-1] == "'":
         return text[1:-1]
     return int(text) if re.fullmatch(r"-?[0-9]{1,18}", text) else text
+# PyMySQL's client errors for a server that did not answer: CR_CONN_HOST_ERROR (refused,
+# unreachable, or a name that did not resolve) and CR_UNKNOWN_HOST
+_UNREACHABLE = {2003, 2005}
+LOCK_WAIT_MAX = 31536000  # lock_wait_timeout's largest value (one year), on MySQL and MariaDB
 
 
 class MySQL(Database):
@@ -171,8 +175,14 @@ class MySQL(Database):
             return UsageError(f"invalid DSN option: {name}: {self.describe_error(exc)}")
         return None
 
+    def unreachable(self, exc: BaseException) -> bool:
+        return bool(exc.args) and exc.args[0] in _UNREACHABLE
+
     def ddl_lock_statements(self) -> list[str]:
-        return [f"SET SESSION lock_wait_timeout = {max(1, math.ceil(self.ddl_lock_timeout))}"]
+        """Whole seconds, at least 1; 0 is no limit, as on PostgreSQL: the variable's maximum."""
+        wait = self.ddl_lock_timeout
+        seconds = LOCK_WAIT_MAX if wait == 0 else min(LOCK_WAIT_MAX, max(1, math.ceil(wait)))
+        return [f"SET SESSION lock_wait_timeout = {seconds}"]
 
     def lock_name(self, key: str) -> str:
         name = f"migrator:{self.dsn.database}:{key}"

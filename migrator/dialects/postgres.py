@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 from collections.abc import Iterable, Sequence
 
 from migrator import log
-from migrator.dialects.base import Database, filter_names
+from migrator.dialects.base import Database, accepts_connections, filter_names
 from migrator.errors import UsageError
 
 # One row per relation: its own object, then its columns, indexes and constraints, as a
@@ -99,8 +100,22 @@ class Postgres(Database):
                           message=f"the connection to {info.host}:{info.port} is not encrypted: "
                                   "add sslmode=verify-full (or require) to the DSN")
 
+    def unreachable(self, exc: BaseException) -> bool:
+        """libpq reports every failed connect without a SQLSTATE, the server's own refusals
+        (28P01 wrong password, 3D000 unknown database) included (psycopg issue #1188): a
+        failure is the server not answering when its address does not accept connections."""
+        import psycopg
+
+        if not isinstance(exc, psycopg.OperationalError) or exc.sqlstate is not None:
+            return False
+        d = self.dsn
+        if d.socket:
+            return not accepts_connections(socket.AF_UNIX, f"{d.socket}/.s.PGSQL.{d.port or 5432}")
+        return not accepts_connections(socket.AF_INET, (d.host, d.port))
+
     def ddl_lock_statements(self) -> list[str]:
-        statements = [f"SET lock_timeout = '{int(self.ddl_lock_timeout * 1000)}ms'"]
+        # 0 is PostgreSQL's own "no limit"; the setting's largest value is INT_MAX ms
+        statements = [f"SET lock_timeout = '{min(int(self.ddl_lock_timeout * 1000), 2**31 - 1)}ms'"]
         if self.conn is not None and self.conn.info.server_version >= 140000:
             # a runner killed mid-statement: its backend notices within 1 s, aborts and frees the lock
             statements.append("SET client_connection_check_interval = '1s'")

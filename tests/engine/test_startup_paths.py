@@ -1,27 +1,21 @@
 """Start-up work of every command (a no-op ``up`` is mostly start-up): what the fast paths
-replaced must behave as before. Pure unit tests and one subprocess; no database."""
+replaced must behave as before. Pure unit tests; no database."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from migrator import cli
 from migrator._lazy import lazy_re
 from migrator._record import FrozenInstanceError
 from migrator.config import DSN, parse_dsn
 from migrator.errors import UsageError
 from migrator.source import Migration, SqlFile, _simple_toml, select_service
 from migrator.split import Statement, split
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- service.toml: the simple-TOML reader gives tomllib's answer or defers to it ---------------
@@ -144,96 +138,3 @@ def test_split_patterns_compile_on_first_use():
     assert "match" not in vars(pattern)
     assert pattern.match("ab")[1] == "b" and "match" in vars(pattern)
     assert split("SELECT 1; SELECT 'a;b';", "mysql")[1].sql == "SELECT 'a;b'"
-
-
-# -- the command line: quick_parse reads plain ones as argparse does; argparse the rest ----------
-def _argparse(argv):
-    from migrator.cli_parser import build_parser
-
-    try:
-        return vars(build_parser().parse_args(argv))
-    except SystemExit as exc:
-        return f"exit {exc.code}"
-
-
-PLAIN = [
-    ["up"], ["-e", "up", "--service", "bench"], ["--database", "sqlite://x.db", "up", "--dry-run", "--target", "7"],
-    ["up", "--service", "a", "--service", "b", "-y", "--log-level", "DEBUG", "--log-format", "json"],
-    ["--service", "up", "up"], ["--lock-timeout", "1e3", "--ddl-lock-timeout", "0", "status", "--format", "json",
-                                "--check"], ["-d", "", "wait", "--timeout", "2.5"], ["down", "--steps", " 3 "],
-    ["verify", "--read-from-env"], ["version"], ["plan", "--target", "0012"], ["lint", "--dialect", "mysql"],
-    ["--migrations", "m", "--yes", "up", "--lock-timeout", "inf"],
-]
-NOT_PLAIN = [  # argparse's business: help, errors, abbreviations, positionals, dash values
-    [], ["-h"], ["up", "--help"], ["up", "extra"], ["--dry-run", "up"], ["up", "--target", "x"], ["up", "--target", "\u00b2"],
-    ["--serv", "x", "up"], ["--service=x", "up"], ["-ey", "up"], ["up", "--lock-timeout", "-1"], ["--service", "-", "up"],
-    ["--log-level", "loud", "up"], ["force", "3"], ["backfill", "list"], ["bogus"], ["up", "--"], ["--service"],
-    ["status", "--format", "xml"], ["down", "--steps", "x"],
-]
-
-
-@pytest.mark.parametrize("argv", PLAIN, ids=" ".join)
-def test_quick_parse_reads_plain_command_lines_as_argparse(argv):
-    quick = cli.quick_parse(argv)
-    assert quick is not None and vars(quick) == _argparse(argv)
-
-
-@pytest.mark.parametrize("argv", NOT_PLAIN, ids=" ".join)
-def test_quick_parse_leaves_the_rest_to_argparse(argv):
-    assert cli.quick_parse(argv) is None
-
-
-def test_quick_parse_agrees_with_argparse_on_random_command_lines():
-    import random
-
-    rng = random.Random(7)
-    tokens = ["up", "status", "down", "wait", "verify", "plan", "lint", "version", "force", "backfill", "-e", "-y",
-              "--yes", "-d", "--database", "--service", "--migrations", "--lock-timeout", "--ddl-lock-timeout",
-              "--log-level", "--log-format", "--target", "--dry-run", "--format", "--check", "--timeout", "--steps",
-              "--dialect", "json", "text", "INFO", "debug", "console", "3", "0.5", "-2", "x", "", "mysql", "--"]
-    accepted = 0
-    for _ in range(8000):
-        argv = [rng.choice(tokens) for _ in range(rng.randint(0, 7))]
-        quick = cli.quick_parse(argv)
-        if quick is not None:
-            accepted += 1
-            assert vars(quick) == _argparse(argv), argv
-    assert accepted > 200
-
-
-def test_parser_lists_every_command_and_builds_only_the_one_used():
-    from migrator.cli_parser import Commands, build_parser
-
-    parser = build_parser()
-    help_text = parser.format_help()
-    for name, help_line, _ in cli.COMMANDS:
-        assert name in help_text and help_line[:40] in help_text.replace("\n" + " " * 24, " ")
-    action = next(a for a in parser._actions if isinstance(a, Commands))
-    assert list(action.choices) == [name for name, _, _ in cli.COMMANDS]
-    args = parser.parse_args(["--service", "x", "up", "--target", "3", "--lock-timeout", "2"])
-    assert (args.command, args.target, args.dry_run, args.service, args.lock_timeout) == ("up", 3, False, "x", 2.0)
-    assert list(action.choices) == [name for name, _, _ in cli.COMMANDS]
-    built = [name for name, p in action.choices.items() if p is not None]
-    assert built == ["up"]
-
-
-def test_terminal_columns_is_shutils(monkeypatch):
-    import shutil
-
-    from migrator.cli_parser import terminal_columns
-
-    for columns in ("", "0", "x", "57", "300"):
-        monkeypatch.setenv("COLUMNS", columns)
-        assert terminal_columns() == shutil.get_terminal_size().columns
-
-
-# -- what a no-op up imports ---------------------------------------------------------------------
-def test_command_start_imports_nothing_it_does_not_use():
-    code = ("import sys; from migrator import cli; cli.parse_args(['-e', 'up', '--service', 'x']); "
-            "print(' '.join(sorted(sys.modules)))")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         check=True).stdout.split()
-    for module in ("argparse", "tomllib", "logging", "structlog", "hashlib", "shutil", "migrator.lint",
-                   "migrator.backfill"):
-        assert module not in out, f"{module} is imported at start"
