@@ -11,7 +11,7 @@ import os
 import shutil
 
 import pytest
-from engine_support import events, ok, plain_lines, tracking_rows
+from engine_support import communicate, events, ok, plain_lines, sleep_sql, tracking_rows
 
 from migrator.errors import UsageError
 from migrator.source import MAX_FILE_BYTES, select_service
@@ -74,6 +74,25 @@ def test_a_service_never_adopts_another_services_rows_across_images(cli, db, wri
         assert "Hint: give service 'beta' its own table_prefix in" in r.err
     assert (tracking_rows(db, "shared"), db.snapshot()) == (rows, before)
     ok(cli("status", "--check", dsn=db.dsn, migrations=image_a))
+
+
+def test_two_images_services_of_one_prefix_at_the_same_moment(migrator_for, db, write_migrations):
+    """Both start on a fresh database; the one that gets the lock first owns the tables, the
+    other is refused under the lock (its start-up check may have found no tables yet)."""
+    slow = f"{sleep_sql(db.dialect, 1)};\n"
+    roots = {name: write_migrations({db.dialect: {"0001_a.up.sql": slow + T1.replace("src_one", f"src_{name}")}},
+                                    service=name, service_toml='table_prefix = "shared"\n')
+             for name in ("alpha", "beta")}
+    procs = {name: migrator_for(db, root, name).spawn("--lock-timeout", "60", "up") for name, root in roots.items()}
+    results = {name: communicate(p, 120) for name, p in procs.items()}
+    codes = sorted(code for code, _, _ in results.values())
+    assert codes == [0, 2], results
+    winner = next(name for name, (code, _, _) in results.items() if code == 0)
+    loser = next(name for name in results if name != winner)
+    assert (f"Error: tracking table shared_migrations belongs to service {winner!r}, not {loser!r}"
+            in plain_lines(results[loser][2])[0])
+    assert [e[2]["service"] for e in events(db, "shared", OWNER)] == [winner]
+    assert f"src_{loser}" not in db.tables() and f"src_{winner}" in db.tables()
 
 
 def test_tables_without_a_recorded_owner_are_adopted_by_the_first_writer(cli, db, write_migrations):
