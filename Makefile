@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 .PHONY: help venv demo test test-fast servers helm image lint bench clean uv lock checkov
 
 help:
-	@echo "make demo   - apply the five example services to SQLite files under ./var/ and show their status"
+	@echo "make demo   - apply the five example services to SQLite files under ./var/, show their status, then one failure and its recovery"
 	@echo "make test   - install what the tests need (venv, PostgreSQL, MariaDB, helm, podman image) and run them"
 	@echo "make image  - build the migrator container image (docker if a daemon runs, else podman)"
 	@echo "make lock   - regenerate the image's hash-pinned lock files from pyproject.toml"
@@ -27,7 +27,22 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
-demo: venv
+# The demo needs only the package (no test extras); `make test` adds them to the same venv.
+$(BIN)/.demo-installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || (apt-get update -qq && apt-get install -y -qq python3 python3-venv)
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq python3-venv)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e .
+	touch $@
+
+# One failure and its recovery, on a scratch service `shop` under var/demo (rebuilt each run):
+# a no-transaction migration fails half-way and leaves the database dirty.
+DEMO := var/demo
+DEMO_FILES := $(DEMO)/migrations/shop/sqlite
+DEMO_RUN := $(BIN)/migrator --log-format console --log-level critical --migrations $(DEMO)/migrations \
+	--database sqlite://$(DEMO)/shop.db
+
+demo: $(BIN)/.demo-installed
 	@mkdir -p var
 	@for s in $(SERVICES); do \
 	  echo "== $$s"; \
@@ -38,6 +53,22 @@ demo: venv
 	  echo; $(BIN)/migrator --log-level warning --migrations migrations --service $$s \
 	    --database sqlite://var/$$s.db status || exit $$?; \
 	done
+	@rm -rf $(DEMO) && mkdir -p $(DEMO_FILES)
+	@echo 'CREATE TABLE orders (id INTEGER PRIMARY KEY, total_cents INTEGER);' > $(DEMO_FILES)/0001_create_orders.up.sql
+	@printf '%s\n' '-- migrator:no-transaction' \
+	  'CREATE INDEX IF NOT EXISTS ix_orders_total ON orders (total_cents);' \
+	  'UPDATE order_totals SET n = 0;' > $(DEMO_FILES)/0002_index_orders_total.up.sql
+	@echo; echo "== failure and recovery: service shop in $(DEMO); 0002 is a no-transaction migration whose"
+	@echo "   second statement names a table that does not exist"
+	@echo '$$ migrator up'; $(DEMO_RUN) up 2>&1; echo "(exit $$?)"
+	@echo '$$ migrator up   # again: refused until an operator has looked'; $(DEMO_RUN) up 2>&1; echo "(exit $$?)"
+	@echo '$$ migrator status'; $(DEMO_RUN) status 2>&1
+	@echo "# the operator removes the broken statement (the index statement is safe to re-run),"
+	@echo "# marks version 1 as the last clean one, and applies 0002 again"
+	@sed -i '/order_totals/d' $(DEMO_FILES)/0002_index_orders_total.up.sql
+	@echo '$$ migrator force 1 --yes'; $(DEMO_RUN) force 1 --yes 2>&1
+	@echo '$$ migrator up'; $(DEMO_RUN) up 2>&1
+	@echo '$$ migrator status --check'; $(DEMO_RUN) status --check 2>&1
 
 servers:
 	bash tests/setup/ensure-servers.sh

@@ -30,7 +30,9 @@ def session(config):
     log.bind(service=service.name)
     db = open_database(dsn, ddl_lock_timeout=config.ddl_lock_timeout, connect_timeout=config.connect_timeout)
     try:
-        yield Runner(db, service)
+        runner = Runner(db, service)
+        runner.tracker.check_owner()
+        yield runner
     finally:
         db.close()
 
@@ -84,8 +86,11 @@ def up(config, target: int | None = None, dry_run: bool = False) -> int:
         if dry_run:
             return _dry_run(config, runner, target)
         with runner.locked(config.lock_timeout):
+            owner = runner.tracker.check_owner()  # again: a service of the same prefix may have just run
             rows, rewind = _checked_rows(runner, config.repair_tracking)
             runner.tracker.ensure()
+            if owner is None:
+                runner.tracker.record_owner()
             if rewind:
                 runner.repair(rewind, rows)
                 rows = runner.rows()
@@ -143,7 +148,10 @@ def force(config, version: int) -> int:
         confirm(config, f"Mark service {runner.service.name} on {runner.db.dsn.redacted()} as clean at "
                         f"version {version} without running SQL")
         with runner.locked(config.lock_timeout):
+            owner = runner.tracker.check_owner()
             runner.tracker.ensure()
+            if owner is None:
+                runner.tracker.record_owner()
             summary = runner.force(version, runner.rows())
         log.result(f"Forced service {runner.service.name} to version {version}: removed rows "
                    f"{summary['removed'] or 'none'}, marked clean {summary['cleaned'] or 'none'}, "
