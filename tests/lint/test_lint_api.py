@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import stat
 import sys
 from pathlib import Path
 
 import pytest
-from lint_support import CORPUS, corpus_service, found, lint_case
+from lint_support import corpus_service, found, lint_case
 
 from migrator.errors import MigratorError, UsageError
 from migrator.lint import (
@@ -296,7 +295,3 @@ def test_lint_without_squawk_still_works(monkeypatch, tmp_path: Path) -> None:
     assert squawk_executable() is None
     assert found(lint_case("index-without-concurrently", "postgres", use_squawk=True)) == {
         ("0001_change.up.sql", 2, "require-concurrent-index-creation")}
-
-
-def test_corpus_paths_are_inside_the_repo() -> None:
-    assert CORPUS.is_dir() and os.path.commonpath([CORPUS, Path(__file__).parent]) == str(Path(__file__).parent)

@@ -547,13 +547,6 @@ def test_bad_input(case: Case, corpus):
         assert_unchanged(outcome.before, outcome.after, case.allow_events)
 
 
-def test_corpus_size():
-    assert len(CASES) >= 40
-    support.report("bad input", f"{len(CASES)} CLI cases ({sum(1 for c in CASES if c.bug)} marked as known bugs), "
-                                f"{len(CHART_CASES)} chart values cases x Helm 3/4, the syntax error on each dialect, "
-                                "gapped versions, a 20 MB migration")
-
-
 # -- a syntax error on each dialect -----------------------------------------------------------
 
 BROKEN = {
