@@ -70,6 +70,10 @@ GLOBAL_OPTIONS = (  # accepted before and after the command
            help="how long to wait for another runner's lock (default 300)"),
     Option("--ddl-lock-timeout", metavar="SECONDS", type=positive_float, default=5.0,
            help="in-database lock wait for each migration statement (default 5)"),
+    Option("--connect-timeout", metavar="SECONDS", type=positive_float, default=0.0,
+           help="keep retrying a database that refuses connections or whose name does not resolve "
+                "for this long, with backoff (default 0: fail at once); a wrong password or an "
+                "unknown database fails at once"),
     Option("--log-format", choices=LOG_FORMATS, default="auto"),
     Option("--log-level", choices=LOG_LEVELS, default="info", type=str.lower),
     Option("-y", "--yes", action="store_true", default=False, help="answer yes to prompts"),

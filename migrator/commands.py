@@ -27,7 +27,7 @@ def session(config):
     dialect = "cockroach" if dsn.dialect == "cockroach" else dsn.dialect
     service.migrations(dialect)
     log.bind(service=service.name)
-    db = open_database(dsn, ddl_lock_timeout=config.ddl_lock_timeout)
+    db = open_database(dsn, ddl_lock_timeout=config.ddl_lock_timeout, connect_timeout=config.connect_timeout)
     try:
         yield Runner(db, service)
     finally:

@@ -205,7 +205,7 @@ class Config(Record):
     """What a command runs with, from flags and the environment. Immutable."""
 
     _fields = ("dsn_text", "migrations_dir", "service", "lock_timeout", "ddl_lock_timeout", "log_format",
-               "log_level", "yes", "repair_tracking", "interactive")
+               "log_level", "yes", "repair_tracking", "interactive", "connect_timeout")
     dsn_text: str | None
     migrations_dir: Path
     service: str | None
@@ -216,13 +216,14 @@ class Config(Record):
     yes: bool
     repair_tracking: bool
     interactive: bool
+    connect_timeout: float  # seconds to keep retrying a server that does not answer; 0: fail at once
 
     def __init__(self, dsn_text: str | None, migrations_dir: Path, service: str | None, lock_timeout: float,
                  ddl_lock_timeout: float, log_format: str, log_level: str, yes: bool, repair_tracking: bool,
-                 interactive: bool):
+                 interactive: bool, connect_timeout: float = 0.0):
         self._set(dsn_text=dsn_text, migrations_dir=migrations_dir, service=service, lock_timeout=lock_timeout,
                   ddl_lock_timeout=ddl_lock_timeout, log_format=log_format, log_level=log_level, yes=yes,
-                  repair_tracking=repair_tracking, interactive=interactive)
+                  repair_tracking=repair_tracking, interactive=interactive, connect_timeout=connect_timeout)
 
     @property
     def dsn(self) -> DSN:
@@ -251,4 +252,5 @@ def build_config(args, env: dict[str, str] | None = None, interactive: bool = Fa
         yes=args.yes,
         repair_tracking=_truthy(env.get("MIGRATE_REPAIR_TRACKING")),
         interactive=interactive,
+        connect_timeout=getattr(args, "connect_timeout", 0.0),
     )

@@ -23,6 +23,9 @@ _INDEXES = ("SELECT DISTINCT CONCAT('index:', LOWER(TABLE_NAME), '.', LOWER(INDE
             "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE(){f}")
 _CONSTRAINTS = ("SELECT CONCAT('constraint:', LOWER(TABLE_NAME), '.', LOWER(CONSTRAINT_NAME)) "
                 "FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE(){f}")
+# PyMySQL's client errors for a server that did not answer: CR_CONN_HOST_ERROR (refused,
+# unreachable, or a name that did not resolve) and CR_UNKNOWN_HOST
+_UNREACHABLE = {2003, 2005}
 _TLS_ON = {"true", "1", "skip-verify", "preferred", "required", "verify_ca", "verify_identity"}
 
 
@@ -70,6 +73,9 @@ class MySQL(Database):
             raise self.connection_error(exc) from None
         for statement in self.ddl_lock_statements():
             self.run_script_statement(statement)
+
+    def unreachable(self, exc: BaseException) -> bool:
+        return bool(exc.args) and exc.args[0] in _UNREACHABLE
 
     def ddl_lock_statements(self) -> list[str]:
         return [f"SET SESSION lock_wait_timeout = {max(1, math.ceil(self.ddl_lock_timeout))}"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 from collections.abc import Iterable, Sequence
 
-from migrator.dialects.base import Database, filter_names
+from migrator.dialects.base import Database, accepts_connections, filter_names
 from migrator.errors import UsageError
 
 # One row per relation: its own object, then its columns, indexes and constraints, as a
@@ -70,6 +71,19 @@ class Postgres(Database):
             raise self.connection_error(exc) from None
         for statement in self.ddl_lock_statements():
             self.run_script_statement(statement)
+
+    def unreachable(self, exc: BaseException) -> bool:
+        """libpq reports every failed connect without a SQLSTATE, the server's own refusals
+        (28P01 wrong password, 3D000 unknown database) included (psycopg issue #1188): a
+        failure is the server not answering when its address does not accept connections."""
+        import psycopg
+
+        if not isinstance(exc, psycopg.OperationalError) or exc.sqlstate is not None:
+            return False
+        d = self.dsn
+        if d.socket:
+            return not accepts_connections(socket.AF_UNIX, f"{d.socket}/.s.PGSQL.{d.port or 5432}")
+        return not accepts_connections(socket.AF_INET, (d.host, d.port))
 
     def ddl_lock_statements(self) -> list[str]:
         statements = [f"SET lock_timeout = '{int(self.ddl_lock_timeout * 1000)}ms'"]
