@@ -346,6 +346,7 @@ class Checkpoints:
         self.db = db
         self.service = service
         self.table = db.quote(service.backfills_table)
+        self.present: set[str] | None = None  # the table's columns, once looked up
 
     def exists(self) -> bool:
         return self.db.table_exists(self.service.backfills_table)
@@ -372,6 +373,14 @@ class Checkpoints:
             except Exception as exc:  # another runner added it at the same moment
                 if not is_driver_error(exc) or column not in self.columns():
                     raise
+        self.present = None
+
+    def select_list(self) -> str:
+        """COLUMNS, with NULL for lease columns that a table of an earlier release lacks
+        (``status`` reads such a table as it is; ``run`` adds them)."""
+        if self.present is None:
+            self.present = self.columns()
+        return ", ".join(c if c in self.present or c not in LEASE_COLUMNS else f"NULL AS {c}" for c in COLUMNS)
 
     def columns(self) -> set[str]:
         prefix = f"column:{self.service.backfills_table.lower()}."
@@ -386,13 +395,13 @@ class Checkpoints:
 
     def get(self, name: str, for_update: bool = False) -> Checkpoint | None:
         lock = " FOR UPDATE" if for_update and self.db.files_dialect != "sqlite" else ""
-        rows = self.db.query(f"SELECT {', '.join(COLUMNS)} FROM {self.table} WHERE name = ?{lock}", (name,))
+        rows = self.db.query(f"SELECT {self.select_list()} FROM {self.table} WHERE name = ?{lock}", (name,))
         return Checkpoint.from_row(rows[0]) if rows else None
 
     def all(self) -> dict[str, Checkpoint]:
         if not self.exists():
             return {}
-        rows = self.db.query(f"SELECT {', '.join(COLUMNS)} FROM {self.table} ORDER BY name")
+        rows = self.db.query(f"SELECT {self.select_list()} FROM {self.table} ORDER BY name")
         return {r[0]: Checkpoint.from_row(r) for r in rows}
 
     def update(self, name: str, **values) -> None:

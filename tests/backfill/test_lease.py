@@ -166,3 +166,32 @@ def test_a_frozen_runner_loses_its_lease_and_stops_before_its_next_batch(seeded)
     assert f"Backfill {NAME} was taken over by runner " in out
     assert seeded.touched() == EVERY_ROW_ONCE  # not one more batch after it woke up
     assert seeded.checkpoint()["status"] == "completed"
+
+
+PREVIOUS_TABLE = {  # <prefix>_backfills as the release before leases created it
+    "postgres": ("TIMESTAMPTZ", "TEXT", "BIGINT"),
+    "mysql": ("DATETIME(6)", "LONGTEXT", "BIGINT"),
+    "sqlite": ("TEXT", "TEXT", "INTEGER"),
+}
+
+
+def test_a_checkpoint_table_of_the_previous_release_gets_the_lease_columns(seeded):
+    timestamp, text, bigint = PREVIOUS_TABLE[seeded.db.dialect]
+    seeded.db.execute(
+        f"CREATE TABLE {seeded.prefix}_backfills (name VARCHAR(255) NOT NULL PRIMARY KEY, "
+        f"status VARCHAR(255) NOT NULL, last_key {bigint} NULL, rows_done {bigint} NOT NULL DEFAULT 0, "
+        f"total_estimate {bigint} NULL, started_at {timestamp} NULL, updated_at {timestamp} NOT NULL, "
+        f"completed_at {timestamp} NULL, error {text} NULL)",
+        f"INSERT INTO {seeded.prefix}_backfills (name, status, last_key, rows_done, updated_at) "
+        f"VALUES ('{NAME}', 'running', 1000, 1000, '2026-01-01 00:00:00')",
+        "UPDATE items SET total = amount * 2, touched = 1 WHERE id <= 1000")
+
+    shown = seeded.status()  # reading works before any runner added the columns
+    assert (shown["status"], shown["rows_done"], shown["runner"]) == ("interrupted", 1000, None)
+    done = seeded.run("backfill", "run", NAME)
+
+    assert done.code == 0, done.text
+    assert seeded.touched() == EVERY_ROW_ONCE
+    assert started_events(seeded)[-1]["from_key"] == 1000
+    final = seeded.checkpoint()
+    assert final["status"] == "completed" and final["runner"] and not final["leased"]

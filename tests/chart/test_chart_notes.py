@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from chart_helpers import RELEASE, SERVICES
+from chart_helpers import CHART_DIR, RELEASE, SERVICES
 
 REPAIR_WARNING = re.compile(r"WARNING: the break-glass flag is ON for service (\w+):")
 
@@ -143,3 +143,10 @@ def test_tpl_rendering_matches_helm_install(helm4, tmp_path, values):
     real = helm4.notes_via_install(set_values=values)
     via_tpl = helm4.notes_via_tpl(tmp_path, set_values=values)
     assert via_tpl.strip() == real.strip()
+
+
+def test_readme_shows_the_same_rerun_loop(helm, tmp_path):
+    readme = (CHART_DIR.parent / "README.md").read_text()
+    section = readme[readme.index("### Manual hook re-run (when Helm cannot)") :]
+    notes_loop = rerun_loop(helm.notes(tmp_path)).replace("-n migrations", "-n platform")
+    assert rerun_loop(section) == notes_loop
