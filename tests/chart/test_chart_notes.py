@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from chart_helpers import CHART_DIR, RELEASE, SERVICES
+from chart_helpers import CHART_DIR, RELEASE, SERVICES, rerun_loop
 
 REPAIR_WARNING = re.compile(r"WARNING: the break-glass flag is ON for service (\w+):")
 
@@ -87,13 +87,6 @@ KUBECTL = textwrap.dedent("""\
       logs) echo "migration failed: the logs";;
     esac
 """)
-
-
-def rerun_loop(notes: str) -> str:
-    lines = notes.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip().startswith("for s in"))
-    end = next(i for i, line in enumerate(lines) if line.strip().startswith("done;"))
-    return textwrap.dedent("\n".join(lines[start : end + 1]))
 
 
 def run_loop(loop: str, tmp_path: Path, failing: str) -> tuple[subprocess.CompletedProcess, list[str], float]:
