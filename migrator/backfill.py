@@ -672,11 +672,17 @@ class BackfillJob:
                     lease_until=self.db.db_time(now + timedelta(seconds=self.lease)))
 
     def renew(self) -> None:
-        """The heartbeat between batches (while sleeping), if the lease is still ours."""
+        """The heartbeat between batches (while sleeping), if the lease is still ours. A
+        failed renewal is only logged: the next batch finds out whether the lease is lost."""
         values = self.lease_values()
-        self.db.execute(f"UPDATE {self.store.table} SET heartbeat_at = ?, lease_until = ? WHERE name = ? "
-                        "AND runner = ?", (values["heartbeat_at"], values["lease_until"], self.bf.name,
-                                           self.runner_id))
+        try:
+            self.db.execute(f"UPDATE {self.store.table} SET heartbeat_at = ?, lease_until = ? WHERE name = ? "
+                            "AND runner = ?", (values["heartbeat_at"], values["lease_until"], self.bf.name,
+                                               self.runner_id))
+        except Exception as exc:
+            if not is_driver_error(exc):
+                raise
+            self.log.warning("could not renew the backfill lease", error=self.describe(exc))
 
     def release(self) -> None:
         try:
