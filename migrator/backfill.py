@@ -973,6 +973,8 @@ def command(config, action: str, name: str | None = None, fmt: str = "text") -> 
         return _list(service, _choose(load_backfills(service), name, service), {}, fmt, None)
     dialect = config.dsn.dialect
     chosen = _choose(load_backfills(service, dialect), name, service)
+    if action == "run":
+        lease_seconds()  # a bad setting is exit 2 before any connection
     from migrator.commands import session
 
     with session(config) as runner:
@@ -1025,7 +1027,6 @@ def _run(config, runner, chosen: list[Backfill]) -> int:
         return ExitStatus.OK
     _require_applied(runner, chosen)
     store = _ensure_tables(runner)
-    lease_seconds()  # a bad setting is exit 2 before any work
     with StopSignal().installed() as stop:
         for bf in chosen:
             store.ensure_row(bf.name)

@@ -195,3 +195,41 @@ def test_a_checkpoint_table_of_the_previous_release_gets_the_lease_columns(seede
     assert started_events(seeded)[-1]["from_key"] == 1000
     final = seeded.checkpoint()
     assert final["status"] == "completed" and final["runner"] and not final["leased"]
+
+
+def test_a_runner_waiting_for_the_lease_stops_at_once_on_sigterm(seeded):
+    seeded.write_backfill(batch_size=1000, pause_ms=50)
+    working = seeded.spawn("backfill", "run", NAME)
+    seeded.wait_for(lambda s: s["rows_done"] >= 2000, what="the first runner")
+    waiting = seeded.spawn("backfill", "run", NAME)
+    for line in iter_stderr_lines(waiting, time.monotonic() + 30):
+        if "another runner holds this backfill's lease: waiting" in line:
+            break
+
+    waiting.send_signal(signal.SIGTERM)
+    out, err = waiting.communicate(timeout=10)
+
+    assert waiting.returncode == 143, out + err
+    assert f"Error: backfill {NAME}: SIGTERM while waiting for another runner's lease; no work done" in err
+    state = seeded.checkpoint()
+    assert state["status"] == "running" and state["leased"]  # the first runner goes on
+    working.send_signal(signal.SIGTERM)
+    working.communicate(timeout=30)
+    assert_checkpoint_matches_rows(seeded)
+
+
+def iter_stderr_lines(proc, deadline: float):
+    """Lines of a runner's stderr as they come, until the deadline."""
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            raise AssertionError("the runner ended before it waited")
+        yield line
+    raise AssertionError("the runner never said it was waiting")
+
+
+def test_a_bad_lease_setting_is_a_usage_error(seeded):
+    result = seeded.run("backfill", "run", NAME, env={"MIGRATOR_BACKFILL_LEASE_SECONDS": "soon"})
+    assert result.code == 2, result.text
+    assert "MIGRATOR_BACKFILL_LEASE_SECONDS='soon': expected a number of seconds" in result.err
+    assert f"{seeded.prefix}_backfills" not in seeded.db.tables()  # nothing touched
