@@ -73,7 +73,7 @@ class Runner:
     def check_checksums(self, rows: dict[int, AppliedRow]) -> None:
         changed = [
             (m, rows[m.version]) for m in self.migrations
-            if m.version in rows and rows[m.version].checksum != m.checksum
+            if m.version in rows and rows[m.version].checksum not in m.checksums
         ]
         if changed:
             m, row = changed[0]

@@ -6,6 +6,7 @@ import hashlib
 import socket
 from collections.abc import Iterable, Sequence
 
+from migrator import log
 from migrator.dialects.base import Database, accepts_connections, filter_names
 from migrator.errors import UsageError
 
@@ -34,6 +35,18 @@ _BY_NAME_OR_INDEX = """AND (lower(c.relname) = ANY(%(names)s::text[]) OR c.oid I
 _SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
 
+def _is_loopback(host: str, hostaddr: str) -> bool:
+    """A unix socket, ``localhost`` or a loopback address (the one connected to, when known)."""
+    import ipaddress
+
+    if host.startswith("/") or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostaddr or host).is_loopback
+    except ValueError:
+        return False
+
+
 def advisory_key(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
 
@@ -48,29 +61,44 @@ class Postgres(Database):
     def connect(self) -> None:
         import psycopg
 
-        d = self.dsn
-        kwargs = dict(d.params)
-        password = kwargs.pop("password", None) or d.password
-        kwargs.setdefault("application_name", "migrator")
-        kwargs.setdefault("connect_timeout", "10")
-        if kwargs.get("sslmode", "prefer") not in _SSLMODES:
-            raise UsageError(f"invalid DSN option: sslmode={kwargs['sslmode']!r} "
-                             f"(expected one of {', '.join(sorted(_SSLMODES))})")
-        if d.socket:
-            kwargs["host"] = d.socket
-        else:
-            kwargs.update(host=d.host, port=d.port)
         try:
-            self.conn = psycopg.connect(
-                dbname=d.database, user=d.user, password=password, autocommit=True,
-                prepare_threshold=None, **kwargs
-            )
+            self.conn = psycopg.connect(self.conninfo(), autocommit=True, prepare_threshold=None)
         except psycopg.ProgrammingError as exc:
             raise UsageError(f"invalid DSN option: {self.describe_error(exc)}") from None
         except psycopg.Error as exc:
             raise self.connection_error(exc) from None
+        self.warn_if_unencrypted()
         for statement in self.ddl_lock_statements():
             self.run_script_statement(statement)
+
+    def conninfo(self) -> str:
+        """The libpq connection string: the DSN's parts, then its query parameters as libpq
+        takes them from a URI (``user``, ``password`` included: a later value wins)."""
+        from psycopg.conninfo import make_conninfo
+        from psycopg.pq import Conninfo
+
+        d = self.dsn
+        keywords = {o.keyword.decode() for o in Conninfo.get_defaults()}
+        unknown = sorted({k for k, _ in d.params} - keywords)
+        if unknown:
+            raise UsageError(f"invalid DSN option: {unknown[0]!r} is not a libpq connection parameter")
+        options = {"host": d.socket or d.host, "port": d.port, "dbname": d.database, "user": d.user,
+                   "password": d.password, "application_name": "migrator", "connect_timeout": "10"}
+        options.update(d.params)
+        if options.get("sslmode", "prefer") not in _SSLMODES:
+            raise UsageError(f"invalid DSN option: sslmode={options['sslmode']!r} "
+                             f"(expected one of {', '.join(sorted(_SSLMODES))})")
+        return make_conninfo("", **options)
+
+    def warn_if_unencrypted(self) -> None:
+        """libpq's default sslmode (prefer) falls back to plain text without a word: say it
+        when the server is not on this machine."""
+        info = self.conn.info
+        if self.conn.pgconn.ssl_in_use or _is_loopback(info.host, info.hostaddr):
+            return
+        log.get().warning("MIGRATION_CONNECTION_UNENCRYPTED", host=info.host, port=info.port,
+                          message=f"the connection to {info.host}:{info.port} is not encrypted: "
+                                  "add sslmode=verify-full (or require) to the DSN")
 
     def unreachable(self, exc: BaseException) -> bool:
         """libpq reports every failed connect without a SQLSTATE, the server's own refusals
@@ -86,7 +114,8 @@ class Postgres(Database):
         return not accepts_connections(socket.AF_INET, (d.host, d.port))
 
     def ddl_lock_statements(self) -> list[str]:
-        statements = [f"SET lock_timeout = '{int(self.ddl_lock_timeout * 1000)}ms'"]
+        # 0 is PostgreSQL's own "no limit"; the setting's largest value is INT_MAX ms
+        statements = [f"SET lock_timeout = '{min(int(self.ddl_lock_timeout * 1000), 2**31 - 1)}ms'"]
         if self.conn is not None and self.conn.info.server_version >= 140000:
             # a runner killed mid-statement: its backend notices within 1 s, aborts and frees the lock
             statements.append("SET client_connection_check_interval = '1s'")

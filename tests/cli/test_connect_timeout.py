@@ -1,18 +1,21 @@
 """--connect-timeout: a database that does not answer yet (refused, name not resolved) is
 tried again with backoff, each attempt logged; one that answers no (wrong password, unknown
-database) fails at once. Real ports, real servers, the real CLI."""
+database) fails at once. Real ports, real servers (a throwaway PostgreSQL started late, with
+password authentication), the real CLI."""
 
 from __future__ import annotations
 
 import json
 import socket
-import threading
+import subprocess
 import time
 import uuid
 
 import pytest
 
-from tests.conftest import MYSQL_ADMIN, PG_ADMIN, make_db
+from migrator.config import parse_dsn
+from tests.conftest import MYSQL_ADMIN, PG_ADMIN, migrator_cmd, unavailable
+from tests.reliability.support import ScratchPostgres, scratch_unavailable_reason
 
 PASSWORD = "Conn3ct-S3cret"
 
@@ -70,81 +73,72 @@ def test_unresolvable_name_is_retried(cli, example_copy):
     assert "Error: database still unreachable after --connect-timeout 1s" in result.err
 
 
-def _answering_no():
-    pg_user, mysql_user = PG_ADMIN.split("://")[1].split("@")[0], MYSQL_ADMIN.split("://")[1].split("@")[0]
-    pg_host, mysql_host = PG_ADMIN.split("@")[1].split("/")[0], MYSQL_ADMIN.split("@")[1].split("/")[0]
+def _answering_no() -> dict[str, str]:
+    pg, my = parse_dsn(PG_ADMIN), parse_dsn(MYSQL_ADMIN)
     missing = f"nodb_{uuid.uuid4().hex[:8]}"
     return {
-        "postgres-unknown-database": f"postgres://{pg_user}@{pg_host}/{missing}",
-        "postgres-unknown-role": f"postgres://no_role_{uuid.uuid4().hex[:6]}:{PASSWORD}@{pg_host}/postgres",
-        "mysql-unknown-database": f"mysql://{mysql_user}@{mysql_host}/{missing}",
-        "mysql-wrong-password": f"mysql://{mysql_user.split(':')[0]}:{PASSWORD}@{mysql_host}/mysql",
+        "postgres-unknown-database": f"postgres://{pg.user}@{pg.host}:{pg.port}/{missing}",
+        "postgres-unknown-role": f"postgres://no_role_{uuid.uuid4().hex[:6]}:{PASSWORD}@{pg.host}:{pg.port}/postgres",
+        "mysql-unknown-database": f"mysql://{my.user}@{my.host}:{my.port}/{missing}",
+        "mysql-wrong-password": f"mysql://{my.user}:{PASSWORD}@{my.host}:{my.port}/mysql",
     }
 
 
-@pytest.mark.parametrize("case", sorted(_answering_no()))
-def test_a_server_that_answers_no_fails_at_once(cli, example_copy, case):
-    result, elapsed = timed(cli, "--connect-timeout", "30", "status", dsn=_answering_no()[case],
-                            migrations=example_copy, service="auth")
-    if "Connection refused" in result.err:
-        from tests.conftest import unavailable
-
-        unavailable(f"the {case.split('-')[0]} test server is not running")
+def refused_quickly(cli, example_copy, dsn):
+    result, elapsed = timed(cli, "--connect-timeout", "30", "status", dsn=dsn, migrations=example_copy,
+                            service="auth")
     assert result.code == 1, result.text
     assert elapsed < 10, f"retried a refusal for {elapsed:.1f}s"
     assert events(result, "MIGRATION_CONNECT_RETRY") == []
     assert "--connect-timeout" not in result.err
     assert PASSWORD not in result.text
+    return result
 
 
-class LateForwarder:
-    """A TCP port that starts accepting after ``delay`` seconds and forwards each connection
-    to a real database server: a database that comes up while the migrator is waiting."""
-
-    def __init__(self, target: tuple[str, int], delay: float):
-        self.target, self.delay, self.port = target, delay, closed_port()
-        self.stop = threading.Event()
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self) -> None:
-        time.sleep(self.delay)
-        with socket.create_server(("127.0.0.1", self.port)) as server:
-            server.settimeout(0.2)
-            while not self.stop.is_set():
-                try:
-                    client, _ = server.accept()
-                except TimeoutError:
-                    continue
-                upstream = socket.create_connection(self.target)
-                for a, b in ((client, upstream), (upstream, client)):
-                    threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass  # the other direction closed both sockets
-        finally:
-            for s in (source, sink):
-                s.close()
-
-
-@pytest.mark.parametrize("dialect", ["postgres", "mysql"])
-def test_a_database_that_comes_up_late_is_reached(cli, tmp_path, write_migrations, dialect):
-    test_db, drop = make_db(dialect, tmp_path)
+@pytest.mark.parametrize("case", sorted(_answering_no()))
+def test_a_server_that_answers_no_fails_at_once(cli, example_copy, case):
+    dsn = _answering_no()[case]
+    d = parse_dsn(dsn)
     try:
-        host_port = test_db.dsn.split("@")[1].split("/")[0]
-        host, port = host_port.rsplit(":", 1)
-        late = LateForwarder((host, int(port)), delay=1.5)
-        dsn = test_db.dsn.replace(host_port, f"127.0.0.1:{late.port}")
-        migrations = write_migrations({dialect: {"0001_a.up.sql": "CREATE TABLE late_a (id INT PRIMARY KEY);"}})
-        result, elapsed = timed(cli, "up", "--connect-timeout", "20", dsn=dsn, migrations=migrations)
-        late.stop.set()
-        assert result.code == 0, result.text
-        assert elapsed >= 1.5
-        assert events(result, "MIGRATION_CONNECT_RETRY")
-        assert "table:late_a" in test_db.snapshot()
+        socket.create_connection((d.host, d.port), timeout=5).close()
+    except OSError:
+        unavailable(f"the test server at {d.address} is not running")
+    refused_quickly(cli, example_copy, dsn)
+
+
+@pytest.fixture
+def late_postgres():
+    """A throwaway PostgreSQL, initdb'd but not started: role postgres trusted on 127.0.0.1,
+    every other role by password (scram-sha-256)."""
+    reason = scratch_unavailable_reason()
+    if reason:
+        unavailable(reason)
+    server = ScratchPostgres("connect", hba=["host all postgres 127.0.0.1/32 trust",
+                                             "host all all 127.0.0.1/32 scram-sha-256"])
+    yield server
+    server.cleanup()
+
+
+def test_a_database_that_comes_up_late_is_reached_and_a_wrong_password_is_not_retried(
+        cli, late_postgres, example_copy, write_migrations):
+    migrations = write_migrations({"postgres": {"0001_a.up.sql": "CREATE TABLE late_a (id INT PRIMARY KEY);"}})
+    dsn = late_postgres.dsn("postgres")
+    waiting = subprocess.Popen(migrator_cmd() + ["--log-format", "json", "--database", dsn, "--migrations",
+                                                 str(migrations), "--connect-timeout", "60", "up"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2)
+        assert waiting.poll() is None, waiting.communicate()
+        late_postgres.start()
+        out, err = waiting.communicate(timeout=60)
     finally:
-        drop()
+        waiting.kill()
+    assert waiting.returncode == 0, err
+    assert "Applied 1 migration" in out
+    retries = [json.loads(line) for line in err.splitlines() if "MIGRATION_CONNECT_RETRY" in line]
+    assert retries and "Connection refused" in retries[0]["error"]
+    with late_postgres.admin() as conn:
+        conn.execute(f"CREATE ROLE app LOGIN PASSWORD 'right-{PASSWORD}'")
+        assert conn.execute("SELECT count(*) FROM late_a").fetchone() == (0,)
+    result = refused_quickly(cli, example_copy, late_postgres.dsn("postgres", "app", PASSWORD))
+    assert "password authentication failed" in result.err
