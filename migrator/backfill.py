@@ -677,7 +677,8 @@ class BackfillJob:
         except Exception as exc:
             if not is_driver_error(exc):
                 raise
-            self.log.warning("could not renew the backfill lease", error=self.describe(exc))
+            self.log.warning("MIGRATION_BACKFILL_LEASE_RENEWAL_FAILED", message="could not renew the backfill lease",
+                             error=self.describe(exc))
 
     def release(self) -> None:
         try:
@@ -685,7 +686,8 @@ class BackfillJob:
         except Exception as exc:  # the connection is gone: the lease runs out by itself
             if not is_driver_error(exc):
                 raise
-            self.log.warning("could not release the backfill lease: it runs out by itself",
+            self.log.warning("MIGRATION_BACKFILL_LEASE_RELEASE_FAILED",
+                             message="could not release the backfill lease: it runs out by itself",
                              lease_seconds=self.lease, error=self.describe(exc))
 
     def wait(self, seconds: float) -> None:
@@ -751,8 +753,8 @@ class BackfillJob:
         self.cp = self.store.get(self.bf.name)
         taken_over = cp.runner if cp.runner not in (None, self.runner_id) and cp.lease_until is not None else None
         if taken_over:
-            self.log.warning("taking over from a runner that stopped renewing its lease", previous_runner=taken_over,
-                             last_heartbeat=cp.heartbeat_at)
+            self.log.warning("MIGRATION_BACKFILL_TAKEOVER", message="taking over from a runner that stopped "
+                             "renewing its lease", previous_runner=taken_over, last_heartbeat=cp.heartbeat_at)
         if cp.status == "failed":
             self.log.warning("retrying a failed backfill from its checkpoint", previous_error=cp.error)
         self.event("MIGRATION_BACKFILL_STARTED", table=self.bf.table, previous_status=cp.status,
@@ -773,8 +775,9 @@ class BackfillJob:
             if time.monotonic() >= deadline:
                 raise self.lease_timeout(cp)
             if not logged:
-                self.log.info("another runner holds this backfill's lease: waiting", holder=cp.runner,
-                              last_heartbeat=cp.heartbeat_at, lock_timeout=self.lock_timeout)
+                self.log.info("MIGRATION_BACKFILL_LEASE_WAIT", message="another runner holds this backfill's "
+                              "lease: waiting", holder=cp.runner, last_heartbeat=cp.heartbeat_at,
+                              lock_timeout=self.lock_timeout)
                 logged = True
             self.wait(LEASE_POLL_SECONDS)
             self.check_signal(claimed=False)
@@ -954,9 +957,9 @@ class BackfillJob:
                        last_key=self.cp.last_key, rows_this_run=self.stats.rows,
                        longest_batch_ms=round(self.stats.longest * 1000, 1))
         elif outcome == "taken-over":
-            self.log.warning("another runner took this backfill over (this runner's lease had run out): "
-                             "stopping", new_runner=self.cp.runner, rows_done=self.cp.rows_done,
-                             last_key=self.cp.last_key)
+            self.log.warning("MIGRATION_BACKFILL_LEASE_LOST", message="another runner took this backfill over "
+                             "(this runner's lease had run out): stopping", new_runner=self.cp.runner,
+                             rows_done=self.cp.rows_done, last_key=self.cp.last_key)
         return outcome
 
 

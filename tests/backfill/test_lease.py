@@ -92,8 +92,7 @@ def test_a_dead_runners_backfill_shows_interrupted_and_the_next_runner_takes_it_
 
     assert second.code == 0, second.text
     assert seeded.touched() == EVERY_ROW_ONCE
-    taking = [e for e in log_events(second.err) if e["event"] == "taking over from a runner that stopped renewing "
-                                                                  "its lease"]
+    taking = [e for e in log_events(second.err) if e["event"] == "MIGRATION_BACKFILL_TAKEOVER"]
     assert taking and taking[0]["previous_runner"] == killed["runner"]
     last = started_events(seeded)[-1]
     assert last["taken_over_from"] == killed["runner"] and last["from_key"] == killed["last_key"]
@@ -164,6 +163,7 @@ def test_a_frozen_runner_loses_its_lease_and_stops_before_its_next_batch(seeded)
     out, err = frozen.communicate(timeout=60)
     assert frozen.returncode == 0, out + err
     assert f"Backfill {NAME} was taken over by runner " in out
+    assert "MIGRATION_BACKFILL_LEASE_LOST" in [e["event"] for e in log_events(err)]
     assert seeded.touched() == EVERY_ROW_ONCE  # not one more batch after it woke up
     assert seeded.checkpoint()["status"] == "completed"
 
@@ -203,7 +203,7 @@ def test_a_runner_waiting_for_the_lease_stops_at_once_on_sigterm(seeded):
     seeded.wait_for(lambda s: s["rows_done"] >= 2000, what="the first runner")
     waiting = seeded.spawn("backfill", "run", NAME)
     for line in iter_stderr_lines(waiting, time.monotonic() + 30):
-        if "another runner holds this backfill's lease: waiting" in line:
+        if "MIGRATION_BACKFILL_LEASE_WAIT" in line:
             break
 
     waiting.send_signal(signal.SIGTERM)
