@@ -248,10 +248,13 @@ def test_full_values_jobs(full_docs):
         c = container(job)
         assert c["image"] == f"localhost/migrator@{DIGEST}"
         assert c["imagePullPolicy"] == "Always"
+        ddl, extra = ("2.5", ["--lock-timeout", "60"]) if service == "analytics" else ("10", [])
         assert c["args"] == [
             "up", "--service", service, "--read-from-env", "--lock-timeout", "120",
-            "--ddl-lock-timeout", "5", "--connect-timeout", "60", "--log-format", "json", "--log-level", "debug",
+            "--ddl-lock-timeout", ddl, "--connect-timeout", "120", "--log-format", "json", "--log-level", "debug",
+            *extra,
         ]  # fmt: skip
+        assert job["spec"]["backoffLimit"] == (1 if service == "analytics" else 0)
         assert env_of(c)["TZ"] == "UTC"
         assert {"name": "db-ca", "mountPath": "/etc/db-ca", "readOnly": True} in c["volumeMounts"]
         pod = pod_spec(job)
@@ -358,7 +361,7 @@ def test_backfill_jobs_are_plain_jobs(full_docs):
     analytics, cortex = backfills["analytics"], backfills["cortex"]
     assert container(analytics)["args"] == [
         "backfill", "run", "profiles_total", "--service", "analytics", "--read-from-env",
-        "--lock-timeout", "120", "--connect-timeout", "60", "--log-format", "json", "--log-level", "debug",
+        "--lock-timeout", "120", "--connect-timeout", "120", "--log-format", "json", "--log-level", "debug",
     ]  # fmt: skip
     assert container(cortex)["args"][:2] == ["backfill", "run"]
     assert container(cortex)["args"][2] == "--service"
