@@ -15,7 +15,9 @@ Runs on any cluster, air-gapped included: nothing is pulled but the image under 
 Each test uses its own service name (hence its own table prefix and tables) and its own
 namespace, so tests share one database without seeing each other; they drop their
 tables at the end. The migrations come from a ConfigMap mounted through `extraVolumes`
-and selected with MIGRATOR_MIGRATIONS_DIR, so an upgrade can add one without a new image.
+and selected with MIGRATOR_MIGRATIONS_DIR, so an upgrade can add one without a new image:
+the volume lists every file a test will use (`items`, optional), the ConfigMap holds
+those published so far.
 """
 
 from __future__ import annotations
@@ -84,10 +86,11 @@ class Platform:
         self.version = 0
 
     # -- migrations in a ConfigMap -----------------------------------------------------
-    def add_migration(self, title: str, sql: str) -> int:
+    def add_migration(self, title: str, sql: str) -> str:
         self.version += 1
-        self.files[f"{self.version:04d}_{title}.up.sql"] = sql
-        return self.version
+        key = f"{self.version:04d}_{title}.up.sql"
+        self.files[key] = sql
+        return key
 
     def add_backfill(self, name: str, text: str) -> None:
         self.files[f"{name}.toml"] = text
@@ -96,9 +99,11 @@ class Platform:
         folder = "backfills" if key.endswith(".toml") else self.dialect
         return f"{self.service}/{folder}/{key}"
 
-    def publish(self) -> None:
+    def publish(self, *held_back: str) -> None:
+        """The ConfigMap with every file but `held_back` (the values list them all)."""
+        data = {k: v for k, v in self.files.items() if k not in held_back}
         kubectl("apply", "-n", self.namespace, "-f", "-", stdin=yaml.safe_dump(
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "test-migrations"}, "data": self.files}))
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "test-migrations"}, "data": data}))
 
     def values(self, **extra) -> dict:
         repository, _, tag = IMAGE.rpartition(":")
@@ -110,7 +115,7 @@ class Platform:
             "activeDeadlineSeconds": 600, "lockTimeout": 60, "connectTimeout": 60,
             "extraEnv": [{"name": "MIGRATOR_MIGRATIONS_DIR", "value": "/test-migrations"}],
             "extraVolumes": [{"name": "test-migrations", "configMap": {
-                "name": "test-migrations",
+                "name": "test-migrations", "optional": True,  # a listed key not published yet is absent
                 "items": [{"key": k, "path": self.path_of(k)} for k in sorted(self.files)]}}],
             "extraVolumeMounts": [{"name": "test-migrations", "mountPath": "/test-migrations", "readOnly": True}],
         }
@@ -189,22 +194,23 @@ def platform(kube_cluster, random_namespace_function_scope):
 
 def test_install_test_and_upgrade_with_one_more_migration(helm: Helm, platform: Platform):
     platform.add_migration("create_users", users_sql(platform))
-    platform.publish()
+    later = platform.add_migration("create_sessions", sessions_sql(platform))
+    platform.publish(later)
     helm_ok(helm, "install", platform)
     assert f"{platform.service}_users" in platform.tables()
+    assert f"{platform.service}_sessions" not in platform.tables()
     helm_test(helm, platform)
 
-    new = platform.add_migration("create_sessions", sessions_sql(platform))
     platform.publish()
     helm_ok(helm, "upgrade", platform)  # the hook Job is re-created (before-hook-creation)
-    assert f'"version": {new}' in job_logs(platform) and "MIGRATION_APPLIED" in job_logs(platform)
+    assert '"version": 2' in job_logs(platform) and "MIGRATION_APPLIED" in job_logs(platform)
     assert f"{platform.service}_sessions" in platform.tables()
     helm_test(helm, platform)
 
 
 def test_desync_repaired_through_repair_tracking(helm: Helm, platform: Platform):
     platform.add_migration("create_users", users_sql(platform))
-    new = platform.add_migration("create_sessions", sessions_sql(platform))
+    platform.add_migration("create_sessions", sessions_sql(platform))
     platform.publish()
     helm_ok(helm, "install", platform)
     platform.db.run_script_statement(f"DROP TABLE {platform.service}_sessions")  # behind the tracker's back
@@ -212,7 +218,7 @@ def test_desync_repaired_through_repair_tracking(helm: Helm, platform: Platform)
     failed = helm_release(helm, "upgrade", platform)
     assert failed.returncode != 0
     logs = job_logs(platform)
-    assert FATAL in logs and f"rewind tracking from version {new}" in logs, logs
+    assert FATAL in logs and "rewind tracking from version 2" in logs, logs
 
     helm_ok(helm, "upgrade", platform, **{f"{platform.service}.migration.repairTracking": True})
     assert "MIGRATION_TRACKING_REPAIRED" in job_logs(platform)
@@ -223,9 +229,9 @@ def test_desync_repaired_through_repair_tracking(helm: Helm, platform: Platform)
 
 def test_manual_rerun_from_helm_get_hooks(helm: Helm, platform: Platform, tmp_path: Path):
     platform.add_migration("create_users", users_sql(platform))
-    platform.publish()
+    later = platform.add_migration("create_sessions", sessions_sql(platform))
+    platform.publish(later)
     helm_ok(helm, "install", platform)
-    new = platform.add_migration("create_sessions", sessions_sql(platform))
     platform.publish()  # one more migration, applied by hand without an upgrade
 
     notes = helm.run("get", "notes", RELEASE, "--namespace", platform.namespace).stdout
@@ -238,15 +244,15 @@ def test_manual_rerun_from_helm_get_hooks(helm: Helm, platform: Platform, tmp_pa
 
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"{platform.service}: " in proc.stdout and "Complete" in proc.stdout
-    assert f'"version": {new}' in job_logs(platform)
+    assert '"version": 2' in job_logs(platform)
     assert f"{platform.service}_sessions" in platform.tables()
 
 
 def test_backfill_job_survives_an_upgrade(helm: Helm, platform: Platform, kube_cluster):
-    requires = platform.add_migration("create_users", users_sql(platform))
+    platform.add_migration("create_users", users_sql(platform))
     p = platform.service
     platform.add_backfill("users_domain", (
-        f'requires = {requires}\ntable = "{p}_users"\nkey = "id"\nbatch_size = 100\npause_ms = 100\n[sql]\n'
+        f'requires = 1\ntable = "{p}_users"\nkey = "id"\nbatch_size = 100\npause_ms = 100\n[sql]\n'
         f'{platform.dialect} = "UPDATE {p}_users SET email_domain = \'example.org\' '
         f'WHERE id >= :lo AND id < :hi AND email_domain IS NULL"\n'))
     platform.publish()
