@@ -15,11 +15,22 @@ Design choices:
   ``last_key`` is always a real key: the highest one already processed. ``rows_done``
   counts the rows in the processed ranges (exact for a unique key, which the key
   column is expected to be); the statement's own row count is reported as "changed".
-- **One runner per backfill**: the database lock ``<prefix>:backfill:<name>`` with the
-  migrator's ``--lock-timeout`` semantics. A second runner waits; when it gets the lock
-  it continues from the checkpoint (usually finding the backfill completed, exit 0);
-  past the timeout it exits 5. A killed runner's lock dies with its connection, so a
-  restarted Job simply continues.
+- **One runner per backfill: a lease with a heartbeat** in the checkpoint row (``runner``,
+  ``heartbeat_at``, ``lease_until``). A runner claims the backfill when no other runner
+  holds a live lease (``lease_until`` not yet passed), renews the lease with every batch
+  and while it sleeps, and gives it up when it stops (completed, paused, failed, or a
+  SIGTERM/SIGINT). A second runner waits for a live lease up to ``--lock-timeout``, then
+  exits 5; a runner that died (SIGKILL, a lost node) stops renewing, its backfill shows
+  as ``interrupted`` in ``backfill status`` once the lease has run out, and the next
+  runner takes it over from the checkpoint. Unlike a database session lock, an expired
+  lease cannot be held by a connection the server has not yet noticed is dead. The lease
+  lasts ``$MIGRATOR_BACKFILL_LEASE_SECONDS`` (default 30 s), renewed every sixth of it.
+- **Two runners never process the same batch**: every batch re-reads the row under its
+  lock and runs only when this runner still holds the lease, so a runner whose lease was
+  taken over stops before its next batch, whatever the clocks say.
+- **Signals**: on SIGTERM or SIGINT the runner finishes the batch in flight (about a
+  second at most), logs ``MIGRATION_BACKFILL_INTERRUPTED``, releases its lease with the
+  checkpoint intact (status ``running``: the next run continues) and exits 143 or 130.
 - **Status is re-read under a row lock before every batch**: each batch transaction
   first locks its checkpoint row (``SELECT ... FOR UPDATE``; SQLite's ``BEGIN
   IMMEDIATE``). ``pause``/``resume``/``restart`` update that row in their own
@@ -46,11 +57,16 @@ Design choices:
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import socket
 import sys
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from migrator import log
@@ -79,6 +95,9 @@ DRAW_SECONDS = 0.2  # TTY progress line refresh
 SQLITE_GAP_SECONDS = 0.02  # SQLite: let other writers (pause) take the file lock between batches
 RETRIES = 4  # transient errors in a row before the backfill is marked failed
 EXACT_COUNT_BELOW = 5_000_000  # trust the catalog's row estimate above this, count below it
+LEASE_ENV = "MIGRATOR_BACKFILL_LEASE_SECONDS"  # how long a runner's lease lasts without renewal
+DEFAULT_LEASE_SECONDS = 30.0
+LEASE_POLL_SECONDS = 1.0  # a waiting runner looks at the lease this often
 
 
 # -- declarations ---------------------------------------------------------------------
@@ -179,9 +198,6 @@ class Backfill:
             return self.sql.get("cockroach") or self.sql.get("postgres")
         return self.sql.get(dialect)
 
-    def lock_key(self, service: Service) -> str:
-        return f"{service.table_prefix}:backfill:{self.name}"
-
 
 def _bad(path: Path, problem: str) -> UsageError:
     return UsageError(f"{path}: invalid backfill declaration: {problem}")
@@ -274,7 +290,8 @@ def load_backfills(service: Service, dialect: str | None = None) -> list[Backfil
 
 # -- checkpoints ------------------------------------------------------------------------
 COLUMNS = ("name", "status", "last_key", "rows_done", "total_estimate", "started_at", "updated_at",
-           "completed_at", "error")
+           "completed_at", "error", "runner", "heartbeat_at", "lease_until")
+LEASE_COLUMNS = {"runner": "name", "heartbeat_at": "timestamp", "lease_until": "timestamp"}  # -> types key
 
 
 @dataclass
@@ -288,12 +305,25 @@ class Checkpoint:
     updated_at: str | None = None
     completed_at: str | None = None
     error: str | None = None
+    runner: str | None = None  # the runner holding (or last holding) the lease
+    heartbeat_at: str | None = None
+    lease_until: datetime | None = None
 
     @classmethod
     def from_row(cls, row: tuple) -> Checkpoint:
-        name, status, last_key, rows_done, total, started, updated, completed, error = row
+        name, status, last_key, rows_done, total, started, updated, completed, error, runner, beat, until = row
         return cls(name, status, None if last_key is None else int(last_key), int(rows_done or 0),
-                   None if total is None else int(total), iso(started), iso(updated), iso(completed), error)
+                   None if total is None else int(total), iso(started), iso(updated), iso(completed), error,
+                   runner, iso(beat), None if until is None else datetime.fromisoformat(iso(until)))
+
+    def lease_live(self, now: datetime | None = None) -> bool:
+        """A runner holds this backfill and renewed its lease recently enough."""
+        return self.runner is not None and self.lease_until is not None and (now or utcnow()) < self.lease_until
+
+    @property
+    def shown_status(self) -> str:
+        """``interrupted``: stored as running, but no runner holds a live lease."""
+        return "interrupted" if self.status == "running" and not self.lease_live() else self.status
 
     @property
     def percent(self) -> float | None:
@@ -311,6 +341,7 @@ class Checkpoints:
         self.db = db
         self.service = service
         self.table = db.quote(service.backfills_table)
+        self.present: set[str] | None = None  # the table's columns, once looked up
 
     def exists(self) -> bool:
         return self.db.table_exists(self.service.backfills_table)
@@ -322,8 +353,34 @@ class Checkpoints:
             f"status {t['name']} NOT NULL, last_key {t['bigint']} NULL, "
             f"rows_done {t['bigint']} NOT NULL DEFAULT 0, total_estimate {t['bigint']} NULL, "
             f"started_at {t['timestamp']} NULL, updated_at {t['timestamp']} NOT NULL, "
-            f"completed_at {t['timestamp']} NULL, error {t['text']} NULL)"
+            f"completed_at {t['timestamp']} NULL, error {t['text']} NULL, runner {t['name']} NULL, "
+            f"heartbeat_at {t['timestamp']} NULL, lease_until {t['timestamp']} NULL)"
         )
+        self.add_lease_columns()
+
+    def add_lease_columns(self) -> None:
+        """A table made by a release without leases gets the lease columns it lacks."""
+        for column, kind in LEASE_COLUMNS.items():
+            if column in self.columns():
+                continue
+            try:
+                self.db.execute(f"ALTER TABLE {self.table} ADD COLUMN {column} {self.db.types[kind]} NULL")
+            except Exception as exc:  # another runner added it at the same moment
+                if not is_driver_error(exc) or column not in self.columns():
+                    raise
+        self.present = None
+
+    def select_list(self) -> str:
+        """COLUMNS, with NULL for lease columns that a table of an earlier release lacks
+        (``status`` reads such a table as it is; ``run`` adds them)."""
+        if self.present is None:
+            self.present = self.columns()
+        return ", ".join(c if c in self.present or c not in LEASE_COLUMNS else f"NULL AS {c}" for c in COLUMNS)
+
+    def columns(self) -> set[str]:
+        prefix = f"column:{self.service.backfills_table.lower()}."
+        return {o.removeprefix(prefix) for o in self.db.snapshot({self.service.backfills_table}, kinds=("column",))
+                if o.startswith(prefix)}
 
     def ensure_row(self, name: str) -> None:
         tail = (" ON DUPLICATE KEY UPDATE name = name" if self.db.files_dialect == "mysql"
@@ -333,13 +390,13 @@ class Checkpoints:
 
     def get(self, name: str, for_update: bool = False) -> Checkpoint | None:
         lock = " FOR UPDATE" if for_update and self.db.files_dialect != "sqlite" else ""
-        rows = self.db.query(f"SELECT {', '.join(COLUMNS)} FROM {self.table} WHERE name = ?{lock}", (name,))
+        rows = self.db.query(f"SELECT {self.select_list()} FROM {self.table} WHERE name = ?{lock}", (name,))
         return Checkpoint.from_row(rows[0]) if rows else None
 
     def all(self) -> dict[str, Checkpoint]:
         if not self.exists():
             return {}
-        rows = self.db.query(f"SELECT {', '.join(COLUMNS)} FROM {self.table} ORDER BY name")
+        rows = self.db.query(f"SELECT {self.select_list()} FROM {self.table} ORDER BY name")
         return {r[0]: Checkpoint.from_row(r) for r in rows}
 
     def update(self, name: str, **values) -> None:
@@ -351,6 +408,11 @@ class Checkpoints:
     def reset(self, name: str) -> None:
         self.update(name, status="pending", last_key=None, rows_done=0, total_estimate=None,
                     started_at=None, completed_at=None, error=None)
+
+    def release(self, name: str, runner: str) -> None:
+        """Give up the lease, if ``runner`` still holds it; the checkpoint stays."""
+        self.db.execute(f"UPDATE {self.table} SET lease_until = NULL, updated_at = ? WHERE name = ? AND runner = ?",
+                        (self.now(), name, runner))
 
     def now(self):
         return self.db.db_time(utcnow())
@@ -493,10 +555,66 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-class BackfillJob:
-    """One backfill on one open database, under its runner lock."""
+# -- leases and signals -------------------------------------------------------------------
+def lease_seconds() -> float:
+    """How long a runner's lease lasts without renewal: ``$MIGRATOR_BACKFILL_LEASE_SECONDS``."""
+    raw = os.environ.get(LEASE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LEASE_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 86400:
+        raise UsageError(f"{LEASE_ENV}={raw!r}: expected a number of seconds between 0 and 86400")
+    return value
 
-    def __init__(self, runner, bf: Backfill):
+
+def runner_id() -> str:
+    """Who holds a lease: the host (a pod's name in Kubernetes), the pid, and a nonce."""
+    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:6]}"
+
+
+class StopSignal:
+    """SIGTERM/SIGINT noted while backfills run; the runner acts on it between batches."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self):
+        self.signum: int | None = None
+
+    def note(self, signum, _frame) -> None:
+        self.signum = signum
+
+    @contextmanager
+    def installed(self):
+        try:
+            previous = {s: signal.signal(s, self.note) for s in self.SIGNALS}
+        except ValueError:  # not the main thread: signals stay with whoever handles them
+            previous = {}
+        try:
+            yield self
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+class Interrupted(MigratorError):
+    """A backfill runner stopped by a signal: exit 128 + the signal (143 SIGTERM, 130 SIGINT)."""
+
+    def __init__(self, message: str, signum: int, hint: str):
+        super().__init__(message, hint=hint)
+        self.exit_status = 128 + signum
+
+
+class BackfillJob:
+    """One backfill on one open database, run while this runner holds its lease."""
+
+    def __init__(self, runner, bf: Backfill, lock_timeout: float = 0.0, stop: StopSignal | None = None):
         self.db = runner.db
         self.bf = bf
         self.tracker = runner.tracker
@@ -510,6 +628,11 @@ class BackfillJob:
         self.progress = Progress(self)
         self.current: tuple[int | None, int | None] = (None, None)
         self.cp: Checkpoint | None = None
+        self.lock_timeout = lock_timeout
+        self.stop_signal = stop or StopSignal()
+        self.runner_id = runner_id()
+        self.lease = lease_seconds()
+        self.renewed = time.monotonic()
 
     # -- events ------------------------------------------------------------------
     def event(self, name: str, **detail) -> None:
@@ -519,18 +642,79 @@ class BackfillJob:
 
     # -- the run -------------------------------------------------------------------
     def run(self) -> str:
-        """Claim the backfill and run batches until completed or paused."""
+        """Claim the backfill and run batches until completed, paused or signalled."""
         claimed = self.claim()
         if claimed is not None:
             return claimed
         gap = max(self.bf.pause_ms / 1000, SQLITE_GAP_SECONDS if self.db.files_dialect == "sqlite" else 0.0)
-        with self.batch_guard():
-            while True:
-                outcome = self.step()
-                if outcome is not None:
-                    return self.stop(outcome)
-                if gap:
-                    time.sleep(gap)
+        try:
+            with self.batch_guard():
+                while True:
+                    self.check_signal()
+                    outcome = self.step()
+                    if outcome is not None:
+                        return self.stop(outcome)
+                    if gap:
+                        self.wait(gap)
+        finally:
+            self.release()
+
+    # -- the lease -----------------------------------------------------------------
+    def lease_values(self) -> dict:
+        now = utcnow()
+        self.renewed = time.monotonic()
+        return dict(runner=self.runner_id, heartbeat_at=self.db.db_time(now),
+                    lease_until=self.db.db_time(now + timedelta(seconds=self.lease)))
+
+    def renew(self) -> None:
+        """The heartbeat between batches (while sleeping), if the lease is still ours. A
+        failed renewal is only logged: the next batch finds out whether the lease is lost."""
+        values = self.lease_values()
+        try:
+            self.db.execute(f"UPDATE {self.store.table} SET heartbeat_at = ?, lease_until = ? WHERE name = ? "
+                            "AND runner = ?", (values["heartbeat_at"], values["lease_until"], self.bf.name,
+                                               self.runner_id))
+        except Exception as exc:
+            if not is_driver_error(exc):
+                raise
+            self.log.warning("MIGRATION_BACKFILL_LEASE_RENEWAL_FAILED", message="could not renew the backfill lease",
+                             error=self.describe(exc))
+
+    def release(self) -> None:
+        try:
+            self.store.release(self.bf.name, self.runner_id)
+        except Exception as exc:  # the connection is gone: the lease runs out by itself
+            if not is_driver_error(exc):
+                raise
+            self.log.warning("MIGRATION_BACKFILL_LEASE_RELEASE_FAILED",
+                             message="could not release the backfill lease: it runs out by itself",
+                             lease_seconds=self.lease, error=self.describe(exc))
+
+    def wait(self, seconds: float) -> None:
+        """Sleep, renewing the lease when due; a signal cuts it short."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0 and self.stop_signal.signum is None:
+            if self.cp is not None and time.monotonic() - self.renewed >= self.lease / 6:
+                self.renew()
+            time.sleep(min(left, 0.1))
+
+    def check_signal(self, claimed: bool = True) -> None:
+        if self.stop_signal.signum is None:
+            return
+        self.progress.clear()
+        sig = self.stop_signal.name
+        if not claimed:
+            raise Interrupted(f"backfill {self.bf.name}: {sig} while waiting for another runner's lease; "
+                              "no work done", self.stop_signal.signum,
+                              hint="`migrator backfill status` shows who runs it")
+        cp = self.cp
+        self.event("MIGRATION_BACKFILL_INTERRUPTED", signal=sig, rows_done=cp.rows_done, last_key=cp.last_key,
+                   rows_this_run=self.stats.rows, batches=self.stats.batches)
+        where = f"after key {cp.last_key}" if cp.last_key is not None else "from the start"
+        raise Interrupted(f"backfill {self.bf.name} interrupted by {sig}: stopped after its current batch with "
+                          f"{cp.rows_done:,} rows done, last key {cp.last_key}; lease released",
+                          self.stop_signal.signum,
+                          hint=f"the checkpoint is intact: the next `migrator backfill run` continues {where}")
 
     @contextmanager
     def batch_guard(self):
@@ -555,28 +739,71 @@ class BackfillJob:
             return False
 
     def claim(self) -> str | None:
-        """Mark it running; returns why not when it is paused or already completed."""
+        """Take the lease and mark it running, waiting up to the lock timeout for a live
+        lease of another runner; returns why not when it is paused or already completed."""
         cp = self.store.get(self.bf.name)
         if cp.status in ("paused", "completed"):  # checked again under the row lock below
             self.cp = cp
             return f"already-{cp.status}"
         total = self.estimate()
-        with self.db.transaction():
-            cp = self.store.get(self.bf.name, for_update=True)
-            if cp.status in ("paused", "completed"):
-                self.cp = cp
-                return f"already-{cp.status}"
-            values = dict(status="running", error=None, total_estimate=total)
-            if cp.started_at is None:
-                values["started_at"] = self.db.db_time(utcnow())
-            self.store.update(self.bf.name, **values)
+        cp = self.wait_for_lease(total)
+        if cp.status in ("paused", "completed"):
+            self.cp = cp
+            return f"already-{cp.status}"
         self.cp = self.store.get(self.bf.name)
+        taken_over = cp.runner if cp.runner not in (None, self.runner_id) and cp.lease_until is not None else None
+        if taken_over:
+            self.log.warning("MIGRATION_BACKFILL_TAKEOVER", message="taking over from a runner that stopped "
+                             "renewing its lease", previous_runner=taken_over, last_heartbeat=cp.heartbeat_at)
         if cp.status == "failed":
             self.log.warning("retrying a failed backfill from its checkpoint", previous_error=cp.error)
         self.event("MIGRATION_BACKFILL_STARTED", table=self.bf.table, previous_status=cp.status,
                    from_key=cp.last_key, rows_done=cp.rows_done, total_estimate=total,
-                   batch_size=self.bf.batch_size, pause_ms=self.bf.pause_ms)
+                   batch_size=self.bf.batch_size, pause_ms=self.bf.pause_ms, runner=self.runner_id,
+                   taken_over_from=taken_over)
         return None
+
+    def wait_for_lease(self, total: int | None) -> Checkpoint:
+        """Claim the lease, waiting up to the lock timeout while another runner holds a
+        live one; returns the row as it was before the claim."""
+        deadline = time.monotonic() + self.lock_timeout
+        logged = False
+        while True:
+            cp = self.try_claim(total)
+            if cp.status in ("paused", "completed") or not self.held_by_other(cp):
+                return cp
+            if time.monotonic() >= deadline:
+                raise self.lease_timeout(cp)
+            if not logged:
+                self.log.info("MIGRATION_BACKFILL_LEASE_WAIT", message="another runner holds this backfill's "
+                              "lease: waiting", holder=cp.runner, last_heartbeat=cp.heartbeat_at,
+                              lock_timeout=self.lock_timeout)
+                logged = True
+            self.wait(LEASE_POLL_SECONDS)
+            self.check_signal(claimed=False)
+
+    def held_by_other(self, cp: Checkpoint) -> bool:
+        return cp.lease_live() and cp.runner != self.runner_id
+
+    def try_claim(self, total: int | None) -> Checkpoint:
+        """One look under the row lock: take the lease unless another runner holds a live
+        one (or it is paused or completed). Returns the row as it was."""
+        with self.db.transaction():
+            cp = self.store.get(self.bf.name, for_update=True)
+            if cp.status in ("paused", "completed") or self.held_by_other(cp):
+                return cp
+            values = dict(status="running", error=None, total_estimate=total, **self.lease_values())
+            if cp.started_at is None:
+                values["started_at"] = self.db.db_time(utcnow())
+            self.store.update(self.bf.name, **values)
+        return cp
+
+    def lease_timeout(self, cp: Checkpoint) -> LockTimeout:
+        return LockTimeout(f"backfill {self.bf.name}: another runner holds its lease ({cp.runner}, last "
+                           f"heartbeat {cp.heartbeat_at}); not released within {self.lock_timeout:g}s",
+                           hint="wait for the other runner (see `migrator backfill status`), or raise "
+                                "--lock-timeout; a runner that died loses its lease after "
+                                f"{self.lease:g}s without a heartbeat")
 
     def estimate(self) -> int | None:
         """Rows in the table: the catalog's estimate for big tables, else an exact count."""
@@ -621,7 +848,7 @@ class BackfillJob:
         self.log.warning("batch cancelled after the batch time limit: retrying it smaller" if timeout
                          else "transient batch error: retrying with a smaller batch",
                          error=self.describe(exc), attempt=self.stats.retries, batch_size=self.size)
-        time.sleep(0.25 * 2 ** self.stats.retries)
+        self.wait(0.25 * 2 ** self.stats.retries)
         return None
 
     def batch(self) -> str | None:
@@ -630,6 +857,9 @@ class BackfillJob:
         self.current = (None, None)
         with self.db.transaction():
             cp = self.store.get(self.bf.name, for_update=True)
+            if cp.runner != self.runner_id:  # another runner took over: not one more batch here
+                self.cp = cp
+                return "taken-over"
             if cp.status not in ("running", "pending"):
                 self.cp = cp
                 return cp.status
@@ -640,7 +870,7 @@ class BackfillJob:
                 self.stats.affected += max(0, self.execute(lo, hi))
             done = rows == 0 or last
             values = dict(status="completed" if done else "running", rows_done=cp.rows_done + rows,
-                          last_key=hi - 1 if rows else cp.last_key)
+                          last_key=hi - 1 if rows else cp.last_key, **self.lease_values())
             if done:
                 values.update(completed_at=self.db.db_time(utcnow()), total_estimate=cp.rows_done + rows)
             self.store.update(self.bf.name, **values)
@@ -649,7 +879,8 @@ class BackfillJob:
 
     def account(self, before: Checkpoint, rows: int, values: dict, seconds: float) -> None:
         self.cp = Checkpoint(self.bf.name, values["status"], values["last_key"], values["rows_done"],
-                             values.get("total_estimate", before.total_estimate), before.started_at)
+                             values.get("total_estimate", before.total_estimate), before.started_at,
+                             runner=self.runner_id)
         self.stats.batches += 1
         self.stats.rows += rows
         self.stats.longest = max(self.stats.longest, seconds)
@@ -725,6 +956,10 @@ class BackfillJob:
             self.event("MIGRATION_BACKFILL_PAUSED", by="runner", rows_done=self.cp.rows_done,
                        last_key=self.cp.last_key, rows_this_run=self.stats.rows,
                        longest_batch_ms=round(self.stats.longest * 1000, 1))
+        elif outcome == "taken-over":
+            self.log.warning("MIGRATION_BACKFILL_LEASE_LOST", message="another runner took this backfill over "
+                             "(this runner's lease had run out): stopping", new_runner=self.cp.runner,
+                             rows_done=self.cp.rows_done, last_key=self.cp.last_key)
         return outcome
 
 
@@ -736,6 +971,8 @@ def command(config, action: str, name: str | None = None, fmt: str = "text") -> 
         return _list(service, _choose(load_backfills(service), name, service), {}, fmt, None)
     dialect = config.dsn.dialect
     chosen = _choose(load_backfills(service, dialect), name, service)
+    if action == "run":
+        lease_seconds()  # a bad setting is exit 2 before any connection
     from migrator.commands import session
 
     with session(config) as runner:
@@ -782,37 +1019,16 @@ def _require_applied(runner, backfills: list[Backfill]) -> None:
             )
 
 
-@contextmanager
-def _locked(runner, bf: Backfill, timeout: float):
-    key = bf.lock_key(runner.service)
-    logger = runner.log.bind(backfill=bf.name)
-    try:
-        runner.db.lock(key, timeout, on_wait=lambda: logger.info(
-            "another runner of this backfill is active: waiting for its lock", lock_timeout=timeout))
-    except LockTimeout:
-        raise LockTimeout(f"backfill {bf.name}: another runner holds its lock; "
-                          f"not acquired within {timeout:g}s",
-                          hint="wait for the other runner (see `migrator backfill status`), or raise "
-                               "--lock-timeout") from None
-    try:
-        yield
-    finally:
-        try:
-            runner.db.unlock(key)
-        except Exception as exc:  # the connection may be gone; the server frees the lock then
-            logger.warning("could not release the backfill lock", error=str(exc))
-
-
 def _run(config, runner, chosen: list[Backfill]) -> int:
     if not chosen:
         log.result(f"No backfills declared for service {runner.service.name}.")
         return ExitStatus.OK
     _require_applied(runner, chosen)
     store = _ensure_tables(runner)
-    for bf in chosen:
-        store.ensure_row(bf.name)
-        with _locked(runner, bf, config.lock_timeout):
-            job = BackfillJob(runner, bf)
+    with StopSignal().installed() as stop:
+        for bf in chosen:
+            store.ensure_row(bf.name)
+            job = BackfillJob(runner, bf, config.lock_timeout, stop)
             log.result(_outcome_line(job, job.run()))
     return ExitStatus.OK
 
@@ -832,6 +1048,9 @@ def _outcome_line(job: BackfillJob, outcome: str) -> str:
     if outcome == "paused":
         return (f"Backfill {name} paused: stopped after its current batch with {cp.rows_done:,} rows done, "
                 f"last key {cp.last_key}.")
+    if outcome == "taken-over":
+        return (f"Backfill {name} was taken over by runner {cp.runner} (this runner's lease had run out): "
+                f"stopped after its current batch ({cp.rows_done:,} rows done).")
     return f"Backfill {name} is now {outcome} (changed by another process): stopped after its current batch."
 
 
@@ -865,9 +1084,17 @@ def _pause(store: Checkpoints, bf: Backfill, cp: Checkpoint) -> tuple[str | None
     if cp.status in ("paused", "completed"):
         return None, f"Backfill {bf.name} is already {cp.status}: nothing to pause."
     store.update(bf.name, status="paused")
-    tail = " A running runner stops after its current batch." if cp.status == "running" else ""
-    return "MIGRATION_BACKFILL_PAUSED", (f"Backfill {bf.name} paused (was {cp.status}, {cp.rows_done:,} rows "
-                                         f"done, last key {cp.last_key}).{tail}")
+    return "MIGRATION_BACKFILL_PAUSED", (f"Backfill {bf.name} paused (was {cp.shown_status}, {cp.rows_done:,} "
+                                         f"rows done, last key {cp.last_key}).{_pause_tail(cp)}")
+
+
+def _pause_tail(cp: Checkpoint) -> str:
+    """What happens to a runner: only one that holds a live lease is stopped."""
+    if cp.lease_live():
+        return f" Its runner {cp.runner} stops after its current batch."
+    if cp.status == "running" and cp.runner:
+        return f" No runner is active, none is stopped (last runner {cp.runner}, last heartbeat {cp.heartbeat_at})."
+    return ""
 
 
 def _resume(store: Checkpoints, bf: Backfill, cp: Checkpoint) -> tuple[str | None, str]:
@@ -892,9 +1119,10 @@ _TRANSITIONS = {"pause": _pause, "resume": _resume, "restart": _restart}
 
 def _status_item(bf: Backfill | None, cp: Checkpoint | None, name: str) -> dict:
     cp = cp or Checkpoint(name)
-    item = {"name": name, "status": cp.status, "rows_done": cp.rows_done, "last_key": cp.last_key,
+    item = {"name": name, "status": cp.shown_status, "rows_done": cp.rows_done, "last_key": cp.last_key,
             "total_estimate": cp.total_estimate, "percent": cp.percent, "started_at": cp.started_at,
             "updated_at": cp.updated_at, "completed_at": cp.completed_at, "error": cp.error,
+            "runner": cp.runner, "heartbeat_at": cp.heartbeat_at, "lease_live": cp.lease_live(),
             "declared": bf is not None}
     if bf is not None:
         item.update(requires=bf.requires, table=bf.table)
@@ -915,15 +1143,20 @@ def _status(runner, chosen: list[Backfill], fmt: str, show_undeclared: bool) -> 
         return ExitStatus.OK
     log.result(f"Backfills of service {runner.service.name} (checkpoints in "
                f"{runner.service.backfills_table}) on {runner.db.dsn.redacted()}")
-    log.result(f"{'NAME':<36} {'STATUS':<10} {'ROWS DONE':>12} {'TOTAL':>12} {'PCT':>6}  "
+    log.result(f"{'NAME':<36} {'STATUS':<11} {'ROWS DONE':>12} {'TOTAL':>12} {'PCT':>6}  "
                f"{'LAST KEY':<20} UPDATED AT")
     for i in items:
         total = f"{i['total_estimate']:,}" if i["total_estimate"] is not None else "-"
         pct = f"{i['percent']:.1f}%" if i["percent"] is not None else "-"
         last = "-" if i["last_key"] is None else str(i["last_key"])
         note = "" if i["declared"] else "  (no declaration)"
-        log.result(f"{i['name'][:36]:<36} {i['status']:<10} {i['rows_done']:>12,} {total:>12} {pct:>6}  "
+        log.result(f"{i['name'][:36]:<36} {i['status']:<11} {i['rows_done']:>12,} {total:>12} {pct:>6}  "
                    f"{last:<20} {i['updated_at'] or '-'}{note}")
+        if i["lease_live"]:
+            log.result(f"  runner: {i['runner']}, last heartbeat {i['heartbeat_at']}")
+        elif i["status"] == "interrupted":
+            log.result(f"  interrupted: no runner holds its lease (last runner {i['runner'] or '-'}, last "
+                       f"heartbeat {i['heartbeat_at'] or '-'}); the next `migrator backfill run` continues it")
         if i["error"]:
             log.result(f"  error: {i['error']}")
     if not items:

@@ -188,12 +188,12 @@ Expects a dict: { context: $, service: "auth" }
 Checks that JSON schema cannot express. Renders nothing; fails with a message.
 */}}
 {{- define "migrator.validate" -}}
-{{- $known := list "services" "nameOverride" "fullnameOverride" "partOf" "image" "imagePullSecrets" "serviceAccount" "lockTimeout" "logFormat" "logLevel" "activeDeadlineSeconds" "ttlSecondsAfterFinished" "hookDeletePolicy" "hookWeightBase" "resources" "extraEnv" "extraVolumes" "extraVolumeMounts" "podAnnotations" "podLabels" "podSecurityContext" "securityContext" "nodeSelector" "tolerations" "affinity" "priorityClassName" "tests" "global" "enabled" }}
+{{- $known := list "services" "nameOverride" "fullnameOverride" "partOf" "image" "imagePullSecrets" "serviceAccount" "lockTimeout" "ddlLockTimeout" "connectTimeout" "logFormat" "logLevel" "activeDeadlineSeconds" "ttlSecondsAfterFinished" "hookDeletePolicy" "hookWeightBase" "resources" "extraEnv" "extraVolumes" "extraVolumeMounts" "podAnnotations" "podLabels" "podSecurityContext" "securityContext" "nodeSelector" "tolerations" "affinity" "priorityClassName" "tests" "global" "enabled" }}
 {{- /* the service blocks of values.yaml stay valid when `services` lists only some */}}
 {{- $shipped := list "auth" "agentic" "analytics" "cortex" "apiOntology" }}
 {{- range $key, $_ := .Values }}
 {{- if not (or (has $key $known) (has $key $shipped) (has $key $.Values.services)) }}
-{{- fail (printf "values key %q is neither a chart setting nor listed in services (a typo, or a service missing from services?)" $key) }}
+{{- fail (printf "unknown values key %q: it is neither a chart setting nor a service listed in services (a typo, or a service missing from services?)" $key) }}
 {{- end }}
 {{- end }}
 {{- range $svc := .Values.services }}

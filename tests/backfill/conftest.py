@@ -4,6 +4,7 @@ backfill whose ``touched`` counter proves every row is processed exactly once.""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from tests.conftest import TestDB, migrator_cmd
 
 ROWS = 200_000
 NAME = "items_total"
+LEASE_SECONDS = 3  # a dead runner's lease runs out this fast in the tests (default 30)
+LEASE_ENV = {"MIGRATOR_BACKFILL_LEASE_SECONDS": str(LEASE_SECONDS)}
 ITEMS = {
     "postgres": "CREATE TABLE items (id bigint PRIMARY KEY, amount int NOT NULL, total int NULL, "
                 "touched int NOT NULL DEFAULT 0);",
@@ -72,8 +75,8 @@ class Service:
         path.write_text(text)
         return path
 
-    def run(self, *args, **kwargs):
-        return self.cli(*args, dsn=self.db.dsn, migrations=self.root, **kwargs)
+    def run(self, *args, env=None, **kwargs):
+        return self.cli(*args, dsn=self.db.dsn, migrations=self.root, env={**LEASE_ENV, **(env or {})}, **kwargs)
 
     def up(self, *args):
         result = self.run("up", *args)
@@ -83,19 +86,21 @@ class Service:
     def spawn(self, *args) -> subprocess.Popen:
         cmd = migrator_cmd() + ["--log-format", "json", "--database", self.db.dsn,
                                 "--migrations", str(self.root), *map(str, args)]
+        env = {k: v for k, v in os.environ.items() if k not in ("DSN", "DATABASE_URL")}
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, env={**env, **LEASE_ENV})
         self.procs.append(proc)
         return proc
 
     def checkpoint(self, name: str = NAME) -> dict | None:
-        rows = self.db.query(f"SELECT status, last_key, rows_done, total_estimate, error FROM "
-                             f"{self.prefix}_backfills WHERE name = ?", (name,))
+        rows = self.db.query(f"SELECT status, last_key, rows_done, total_estimate, error, runner, lease_until "
+                             f"FROM {self.prefix}_backfills WHERE name = ?", (name,))
         if not rows:
             return None
-        status, last_key, rows_done, total, error = rows[0]
+        status, last_key, rows_done, total, error, runner, lease_until = rows[0]
         return {"status": status, "last_key": None if last_key is None else int(last_key),
-                "rows_done": int(rows_done), "total_estimate": total, "error": error}
+                "rows_done": int(rows_done), "total_estimate": total, "error": error, "runner": runner,
+                "leased": lease_until is not None}
 
     def wait_for(self, predicate, timeout: float = 60.0, what: str = "condition") -> dict:
         deadline = time.monotonic() + timeout

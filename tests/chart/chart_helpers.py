@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -232,3 +233,11 @@ def container(pod_owner: dict[str, Any]) -> dict[str, Any]:
 def env_of(c: dict[str, Any]) -> dict[str, Any]:
     """A container's env as {name: value or valueFrom}."""
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in c.get("env", [])}
+
+
+def rerun_loop(text: str) -> str:
+    """The manual re-run loop (`for s in ...` to `done; ...`) of NOTES.txt or the README."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("for s in"))
+    end = next(i for i, line in enumerate(lines) if line.strip().startswith("done;"))
+    return textwrap.dedent("\n".join(lines[start : end + 1]))

@@ -4,6 +4,8 @@ Pods and the backfill Jobs."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from chart_helpers import (
@@ -112,9 +114,10 @@ def test_job_container_args_and_env(default_docs):
         c = container(job)
         assert "command" not in c, "the image's entrypoint (migrator) must stay"
         assert c["args"] == [
-            "up", "--service", service, "--read-from-env",
-            "--lock-timeout", "300", "--log-format", "json",
+            "up", "--service", service, "--read-from-env", "--lock-timeout", "300",
+            "--ddl-lock-timeout", "5", "--connect-timeout", "60", "--log-format", "json",
         ]  # fmt: skip
+        assert job["spec"]["backoffLimit"] == 0
         assert c["image"] == "migrator:0.1.0"
         assert c["imagePullPolicy"] == "IfNotPresent"
         env = env_of(c)
@@ -245,10 +248,13 @@ def test_full_values_jobs(full_docs):
         c = container(job)
         assert c["image"] == f"localhost/migrator@{DIGEST}"
         assert c["imagePullPolicy"] == "Always"
+        ddl, extra = ("2.5", ["--lock-timeout", "60"]) if service == "analytics" else ("10", [])
         assert c["args"] == [
             "up", "--service", service, "--read-from-env", "--lock-timeout", "120",
-            "--log-format", "json", "--log-level", "debug",
+            "--ddl-lock-timeout", ddl, "--connect-timeout", "120", "--log-format", "json", "--log-level", "debug",
+            *extra,
         ]  # fmt: skip
+        assert job["spec"]["backoffLimit"] == (1 if service == "analytics" else 0)
         assert env_of(c)["TZ"] == "UTC"
         assert {"name": "db-ca", "mountPath": "/etc/db-ca", "readOnly": True} in c["volumeMounts"]
         pod = pod_spec(job)
@@ -342,7 +348,7 @@ def test_backfill_jobs_are_plain_jobs(full_docs):
     assert sorted(backfills) == ["analytics", "cortex"]
     for service, job in backfills.items():
         assert not is_hook(job), "a backfill must never block the rollout"
-        assert job["metadata"]["name"] == f"{RELEASE}-{service}-backfill"
+        assert re.fullmatch(rf"{RELEASE}-{service}-backfill-[0-9a-f]{{8}}", job["metadata"]["name"])
         assert labels(job)["app.kubernetes.io/component"] == "backfill"
         assert labels(job)[SERVICE_LABEL] == service
         c = container(job)
@@ -355,7 +361,7 @@ def test_backfill_jobs_are_plain_jobs(full_docs):
     analytics, cortex = backfills["analytics"], backfills["cortex"]
     assert container(analytics)["args"] == [
         "backfill", "run", "profiles_total", "--service", "analytics", "--read-from-env",
-        "--log-format", "json", "--log-level", "debug",
+        "--lock-timeout", "120", "--connect-timeout", "120", "--log-format", "json", "--log-level", "debug",
     ]  # fmt: skip
     assert container(cortex)["args"][:2] == ["backfill", "run"]
     assert container(cortex)["args"][2] == "--service"
@@ -371,11 +377,58 @@ def test_backfill_jobs_are_plain_jobs(full_docs):
 def test_backfill_default_args(helm):
     docs = helm.template(set_values={"apiOntology.backfill.enabled": True})
     (job,) = of(docs, "Job", "backfill")
-    assert job["metadata"]["name"] == f"{RELEASE}-api-ontology-backfill"
+    assert job["metadata"]["name"].startswith(f"{RELEASE}-api-ontology-backfill-")
     assert job["spec"]["backoffLimit"] == 3
     assert container(job)["args"] == [
-        "backfill", "run", "--service", "apiOntology", "--read-from-env", "--log-format", "json",
+        "backfill", "run", "--service", "apiOntology", "--read-from-env", "--lock-timeout", "300",
+        "--connect-timeout", "60", "--log-format", "json",
     ]  # fmt: skip
+
+
+def backfill_job(helm, **values) -> dict:
+    (job,) = of(helm.template(set_values={"auth.backfill.enabled": True, **values}), "Job", "backfill")
+    return job
+
+
+def test_backfill_job_name_follows_its_immutable_pod_template(helm):
+    """A Job's pod template cannot be patched: a new image or new arguments must give a
+    new Job name (Helm then deletes the old Job and creates the new one), while values
+    outside the pod template keep the name, so a plain upgrade keeps the running Job."""
+    base = backfill_job(helm)
+    assert len(base["metadata"]["name"]) <= 63
+    renamed = {
+        "new image tag": backfill_job(helm, **{"image.tag": "0.2.0"}),
+        "new backfill name": backfill_job(helm, **{"auth.backfill.name": "one"}),
+        "new connect timeout": backfill_job(helm, connectTimeout=30),
+        "new pod annotation": backfill_job(helm, **{"auth.backfill.podAnnotations": {"team": "data"}}),
+    }
+    for what, job in renamed.items():
+        assert job["metadata"]["name"] != base["metadata"]["name"], what
+        assert job["spec"]["template"] != base["spec"]["template"], what
+    kept = backfill_job(helm, **{"auth.backfill.backoffLimit": 7, "auth.backfill.annotations": {"team": "data"},
+                                 "auth.migration.extraArgs": ["--log-level", "debug"]})
+    assert kept["metadata"]["name"] == base["metadata"]["name"]
+    long = backfill_job(helm, fullnameOverride="r" * 40, **{"auth.backfill.enabled": False,
+                                                            "apiOntology.backfill.enabled": True})
+    assert re.fullmatch(r"r+-api-ontology-backfill-[0-9a-f]{8}", long["metadata"]["name"])
+    assert len(long["metadata"]["name"]) == 63  # the release part is shortened, never the hash
+
+
+def test_migration_job_timeouts_retries_and_extra_args_per_service(helm):
+    docs = helm.template(set_values={
+        "ddlLockTimeout": 10, "connectTimeout": 120,
+        "cortex.migration.ddlLockTimeout": 2.5, "cortex.migration.connectTimeout": 0,
+        "cortex.migration.backoffLimit": 2, "cortex.migration.extraArgs": ["--log-level", "debug"],
+    })
+    jobs = by_service(migration_jobs(docs))
+    args = container(jobs["cortex"])["args"]
+    assert args[args.index("--ddl-lock-timeout") + 1] == "2.5"
+    assert args[args.index("--connect-timeout") + 1] == "0"
+    assert args[-2:] == ["--log-level", "debug"]
+    assert jobs["cortex"]["spec"]["backoffLimit"] == 2
+    auth = container(jobs["auth"])["args"]
+    assert auth[auth.index("--ddl-lock-timeout") + 1] == "10" and auth[auth.index("--connect-timeout") + 1] == "120"
+    assert auth[-1] == "json" and jobs["auth"]["spec"]["backoffLimit"] == 0
 
 
 def test_backfill_without_migration_still_gets_its_secret(helm):

@@ -23,6 +23,11 @@ BAD_VALUES = {
     "string for lockTimeout": ({"lockTimeout": "300s"}, "lockTimeout"),
     "typo in image block": ({"image.tags": "1.0"}, "tags"),
     "services not a list": ({"services": "auth"}, "services"),
+    "string for connectTimeout": ({"connectTimeout": "60s"}, "connectTimeout"),
+    "negative ddlLockTimeout": ({"auth.migration.ddlLockTimeout": -1}, "ddlLockTimeout"),
+    "string for migration backoffLimit": ({"cortex.migration.backoffLimit": "1"}, "backoffLimit"),
+    "extraArgs not a list of strings": ({"auth.migration.extraArgs": [1]}, "extraArgs"),
+    "extraArgs as one string": ({"auth.migration.extraArgs": "--log-level debug"}, "extraArgs"),
 }
 
 
@@ -41,8 +46,18 @@ def test_set_flag_typo_fails_like_the_issue_says(helm):
     assert "repairTraking" in proc.stderr
 
 
+def test_top_level_scalar_typo_is_an_unknown_key(helm):
+    """`--set lockTimout=600`: the message names the unknown key, not a type mismatch."""
+    proc = helm.run("template", "platform", str(CHART_DIR), "--set", "lockTimout=600")
+    assert proc.returncode != 0
+    assert 'unknown values key "lockTimout"' in proc.stderr
+    assert "object" not in proc.stderr, proc.stderr
+
+
 CHART_CHECKS = {
-    "top-level typo": ({"analytic": {"migration": {"enabled": False}}}, 'values key "analytic"'),
+    "top-level typo": ({"analytic": {"migration": {"enabled": False}}}, 'unknown values key "analytic"'),
+    "top-level scalar typo": ({"connectTimout": 30}, 'unknown values key "connectTimout"'),
+    "top-level list typo": ({"extraEnvs": [{"name": "A"}]}, 'unknown values key "extraEnvs"'),
     "service listed without a block": ({"services": ["auth", "billing"]}, "billing"),
     "dsn and existingSecret": (
         {"auth.migration.database.dsn": "sqlite:////tmp/a.db", "auth.migration.database.existingSecret": "s"},

@@ -25,6 +25,13 @@ Pod spec → `image/run.sh` (podman with this machine's flags, `--rm --network h
   resources.limits memory / cpu       → `--memory` / `--cpus` (requests only schedule)
   Job activeDeadlineSeconds           → the container is killed past it
   Job backoffLimit                    → that many retries of a failed pod
+  deleting a Job                      → its pod gets SIGTERM, then SIGKILL after the
+                                        grace period (`podman stop --time 30`)
+
+`Cluster.helm_upgrade_plain(old, new)` applies the plain (non-hook) objects of an upgrade
+as Helm does: objects the new release no longer renders are deleted, new ones created,
+and a Job that keeps its name but changes its pod template is rejected, as the API
+server rejects it (`spec.template: field is immutable`).
 
 Anything else in a Job or pod spec raises SpecError, so a chart change the harness does
 not model fails the tests loudly instead of being ignored. Scheduling-only fields
@@ -253,6 +260,7 @@ class Cluster:
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     service_accounts: set[str] = field(default_factory=lambda: {"default"})
     engine: str = "podman"
+    deleted: dict[str, "JobResult"] = field(default_factory=dict)  # Jobs an upgrade deleted, how their pods ended
     _image_users: dict[str, str] = field(default_factory=dict)
 
     # -- objects --------------------------------------------------------------------
@@ -467,6 +475,28 @@ class Cluster:
             raise SpecError(f"{kind}/{name_of(doc)}: the harness cannot apply a {kind}")
         return None
 
+    def start_job(self, job: Mapping) -> "Running":
+        """`kubectl apply` a Job without waiting for it (a plain resource of a release)."""
+        running = Running(self.container_for_job(job))
+        running.job = name_of(job)
+        return running
+
+    def helm_upgrade_plain(self, old_docs: Iterable[dict], new_docs: Iterable[dict],
+                           running: dict[str, "Running"]) -> dict[str, "Running"]:
+        """The plain Jobs of `helm upgrade`: `running` maps the old release's Job names to
+        their pods. Returns the new release's Jobs (kept ones and started ones)."""
+        old = {name_of(d): d for d in old_docs if d["kind"] == "Job" and not hook_events(d)}
+        new = {name_of(d): d for d in new_docs if d["kind"] == "Job" and not hook_events(d)}
+        for name in old.keys() & new.keys():
+            if old[name]["spec"].get("template") != new[name]["spec"].get("template"):
+                raise SpecError(f'cannot patch "{name}" with kind Job: Job.batch "{name}" is invalid: '
+                                "spec.template: Invalid value: field is immutable")
+        for name in old.keys() - new.keys():
+            if name in running:
+                self.deleted[name] = running[name].stop()
+        return {name: running[name] if name in old and name in running else self.start_job(job)
+                for name, job in new.items()}
+
     def helm_hooks(self, docs: Iterable[dict], event: str) -> "Rollout":
         """Run the hooks of `event` as `helm install/upgrade/test` does: one at a time, in
         hook order, waiting for each Job/Pod, stopping at the first one that fails."""
@@ -550,8 +580,11 @@ class Rollout:
 class Running:
     """One started pod (a podman container), retried on failure up to its backoffLimit."""
 
+    GRACE_SECONDS = 30  # Kubernetes' default terminationGracePeriodSeconds
+
     def __init__(self, container: Container):
         self.container = container
+        self.job = container.name
         self.attempts = 0
         self.started = time.monotonic()
         self._start()
@@ -584,3 +617,12 @@ class Running:
                                  seconds=time.monotonic() - self.started, attempts=self.attempts,
                                  command=self.container.describe(self.name))
             self._start()
+
+    def stop(self) -> JobResult:
+        """Delete the Job: SIGTERM to its pod, SIGKILL after the grace period; no retry."""
+        subprocess.run(["bash", str(ENGINE_SH), "stop", "--time", str(self.GRACE_SECONDS), self.name],
+                       capture_output=True, timeout=self.GRACE_SECONDS + 60, stdin=subprocess.DEVNULL)
+        out, err = self.proc.communicate(timeout=60)
+        return JobResult(job=self.job, exit_code=self.proc.returncode, stdout=out, stderr=err,
+                         seconds=time.monotonic() - self.started, attempts=self.attempts,
+                         command=self.container.describe(self.name))
