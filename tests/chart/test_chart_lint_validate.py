@@ -25,10 +25,6 @@ SCENARIOS = {
 }
 
 
-def test_latest_is_newer_than_1_29():
-    assert KUBERNETES_VERSIONS[1].split(".")[:2] > ["1", "29"]
-
-
 @pytest.mark.parametrize("values", [[], ["full.yaml"]], ids=["defaults", "full-values-file"])
 def test_helm_lint_strict(helm, values):
     out = helm.lint(values=values)

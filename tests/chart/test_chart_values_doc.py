@@ -105,12 +105,3 @@ def test_hook_delete_policy_default_keeps_logs():
     assert values["hookDeletePolicy"] == "before-hook-creation"
     assert values["tests"]["hookDeletePolicy"] == "before-hook-creation"
     assert "ttlSecondsAfterFinished" not in values
-
-
-def test_chart_metadata():
-    chart = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())
-    assert chart["name"] == "migrator"
-    assert chart["version"] == "0.1.0"
-    assert chart["appVersion"] == "0.1.0"
-    assert chart["type"] == "application"
-    assert chart["description"]

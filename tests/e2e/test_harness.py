@@ -9,7 +9,7 @@ import copy
 import pytest
 
 import harness
-from release import SELECTOR, Deployment, Platform, chart_services, helm_path, job_name, migration_jobs
+from release import Deployment, Platform, chart_services, helm_path, job_name, migration_jobs
 
 
 def fake_deployment(images, workdir) -> Deployment:
@@ -114,14 +114,3 @@ def test_a_secret_hook_is_applied_before_the_job_that_reads_it(rendered):
     others = [i for i, (kind, _) in enumerate(order) if kind != "Job"]
     assert others and max(others) < min(jobs), order
     assert [name for kind, name in order if kind == "Job"] == [job_name(s) for s in dep.services]
-
-
-def test_label_selector():
-    job_labels = {"app.kubernetes.io/instance": "r", "app.kubernetes.io/component": "migration"}
-    assert harness.matches("app.kubernetes.io/instance=r,app.kubernetes.io/component=migration", job_labels)
-    assert harness.matches("app.kubernetes.io/instance==r,tier!=db,app.kubernetes.io/component", job_labels)
-    assert not harness.matches("app.kubernetes.io/instance=other", job_labels)
-    assert not harness.matches("!app.kubernetes.io/component", job_labels)
-    with pytest.raises(harness.SpecError):
-        harness.matches("env in (a,b)", job_labels)
-    assert SELECTOR == "app.kubernetes.io/instance=e2e,app.kubernetes.io/component=migration"
