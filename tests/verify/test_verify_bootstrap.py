@@ -174,8 +174,11 @@ def test_data_only_migration_records_nothing_and_verifies(db, small, cli):
     assert cli("status", "--check", dsn=db.dsn, migrations=migrations).code == 0
 
 
-def test_data_only_newest_does_not_hide_a_desync(db, small, cli):
-    """Version 4's table dropped below a data-only version 5: still detected (exit 4)."""
+def test_data_only_newest_does_not_hide_a_desync_and_a_failed_repair_leaves_tracking_as_it_was(db, small, cli):
+    """Version 4's table dropped below a data-only version 5: detected, and repairable (5 recorded
+    no objects, so it is rewound with 4). Re-applying 5 fails (its row is still there); on SQLite
+    and PostgreSQL the rewind and the re-application are one transaction: nothing changed. On
+    MariaDB DDL commits as it goes: 4 is back, 5 is dirty."""
     migrations = small(db, data_only=True)
     assert cli("up", dsn=db.dsn, migrations=migrations).code == 0
     drop(db, "newest_table")
@@ -183,11 +186,22 @@ def test_data_only_newest_does_not_hide_a_desync(db, small, cli):
 
     verify = cli("verify", dsn=db.dsn, migrations=migrations)
     assert verify.code == 4, verify.text
-    assert FATAL in verify.err.splitlines()
+    assert_fatal_then(verify, REPAIR_HINT.format(version=4))
     assert "table:tasks" in verify.err
+
     up = cli("up", dsn=db.dsn, migrations=migrations, env=REPAIR_ENV)
-    assert up.code in (0, 4), up.text
-    if up.code == 4:
-        assert state(db) == before
+
+    assert up.code == 1, up.text
+    assert "Error: migration 5 failed: 0005_seed.up.sql line 1:" in up.err
+    if db.dialect == "mysql":
+        assert any(line.startswith("Hint: the database is now dirty at version 5") for line in up.err.splitlines())
+        assert [(r[0], r[5]) for r in tracking_rows(db)] == [("1", "0"), ("2", "0"), ("3", "0"), ("4", "0"),
+                                                             ("5", "1")]
+        assert "table:tasks" in db.snapshot()
+        assert len(events(db, "MIGRATION_TRACKING_REPAIRED")) == 1
     else:
-        assert cli("verify", dsn=db.dsn, migrations=migrations).code == 0
+        assert "Hint: the repair was rolled back: tracking rows 4, 5 are as they were; fix the cause, then run " \
+               "up with MIGRATE_REPAIR_TRACKING=1 again" in up.err.splitlines()
+        assert state(db) == before
+        assert events(db, "MIGRATION_TRACKING_REPAIRED") == []
+        assert [v for v, _ in events(db, "MIGRATION_FAILED")] == [5]

@@ -37,12 +37,13 @@ def test_verify_and_status_check_exit_4_when_desynced(migrated):
 
     check = run("status", "--check")
     assert check.code == 4, check.text
-    assert FATAL in check.err.splitlines()
-    # status still prints the table (tracking claims up to date)
-    assert "Database is up to date." in check.out
+    assert_fatal_then(check, REPAIR_HINT.format(version=4))
+    assert check.out.splitlines()[-1] == "Database tracking is out of sync with the schema (run migrator verify)."
 
     plain = run("status")
-    assert plain.code == 0, plain.text
+    assert plain.code == 0, plain.text  # plain status reports, --check carries the exit codes
+    assert plain.out.splitlines()[-1] == "Database tracking is out of sync with the schema (run migrator verify)."
+    assert FATAL not in plain.err
     assert state(db) == before
 
 
@@ -66,7 +67,8 @@ def test_status_check_desync_wins_over_behind(db, small, cli):
     check = cli("status", "--check", dsn=db.dsn, migrations=migrations)
 
     assert check.code == 4, check.text
-    assert "Database is 1 migrations behind." in check.out
+    assert check.out.splitlines()[-1] == "Database tracking is out of sync with the schema (run migrator verify)."
+    assert check.out.splitlines()[-2].split() == ["4", "tasks", "-", "PENDING"]
 
 
 def test_status_check_dirty_is_3(migrated):
