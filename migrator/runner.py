@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 
-from migrator import catalog, log
+from migrator import catalog, declared, log
 from migrator.errors import ChecksumMismatch, DesyncError, DirtyError, MigrationFailed, UsageError
 from migrator.source import Migration, Service
 from migrator.split import Statement, split
@@ -116,26 +116,25 @@ class Runner:
         """No tracking rows, but the schema already holds what the migrations create."""
         if rows or not self.migrations:
             return
-        first = catalog.created_relations(self.statements(self.migrations[0]))
-        found = self.db.snapshot({o.split(":", 1)[1] for o in first}, kinds=("table", "view", "sequence"))
-        existing = sorted(first & found)
+        history = declared.steps([(m.version, m.up.text) for m in self.migrations], self.dialect)
+        schema = self.db.snapshot(declared.relations(history) - self.service.own_tables)
+        existing = sorted({o for step in history for o in step.created} & schema,
+                          key=lambda o: (o.split(":", 1)[0] not in ("table", "view", "sequence"), o))
         if not existing:
             return
-        reached = 0  # the newest version whose created relations all exist (data-only ones are unproven)
-        for m in self.migrations:
-            created = catalog.created_relations(self.statements(m))
-            if not created:
-                continue
-            if not created <= self.db.snapshot({o.split(":", 1)[1] for o in created},
-                                               kinds=("table", "view", "sequence")):
-                break
-            reached = m.version
+        proven = declared.proven_version(history, schema)
+        if proven is None:
+            hint = ("no version can be proven: the schema matches no single version (a migration applied "
+                    "in part, or objects changed by hand); make it match one by hand, then record that "
+                    "version with `migrator force <version>` and run up again")
+        else:
+            hint = (f"the schema shows every table, column, index and constraint up to version {proven} "
+                    f"and nothing of a later one: record it with `migrator force {proven}` and run up again")
         raise DesyncError(
             f"the database has no tracking rows in {self.service.tracking_table} but already holds "
-            f"objects that migration {self.migrations[0].version} creates ({', '.join(existing)}): "
+            f"objects the migrations create ({', '.join(existing[:8])}{', ...' if len(existing) > 8 else ''}): "
             "refusing to migrate over an untracked schema",
-            hint=f"if the schema is really at version {reached}, record it with "
-                 f"`migrator force {reached}` and run up again",
+            hint=hint,
         )
 
     def check_desync(self, rows: dict[int, AppliedRow], repair: bool) -> list[int]:
