@@ -205,3 +205,55 @@ def test_data_only_newest_does_not_hide_a_desync_and_a_failed_repair_leaves_trac
         assert state(db) == before
         assert events(db, "MIGRATION_TRACKING_REPAIRED") == []
         assert [v for v, _ in events(db, "MIGRATION_FAILED")] == [5]
+
+
+# -- the force hint on the example platform: proven by every object kind ----------------------
+
+@pytest.mark.parametrize("at", [8, 5])
+def test_dropped_tracker_hint_is_proven_by_columns_and_indexes_too(db, example_copy, cli, at):
+    """auth at 8 (or 5) with platform_migrations dropped: versions 5-8 add columns, an index and
+    drop a column, so counting tables alone said 4, and following that failed on 'column already
+    exists'. The hint names the version the whole schema proves, and following it works."""
+    def run(*args):
+        return cli(*args, dsn=db.dsn, migrations=example_copy, service="auth")
+
+    assert run("up", "--target", str(at)).code == 0
+    db.execute("DROP TABLE platform_migrations")
+
+    refused = run("up")
+    assert refused.code == 4, refused.text
+    assert_no_raw_error(refused)
+    assert refused.err.splitlines()[-1] == (
+        f"Hint: the schema shows every table, column, index and constraint up to version {at} and nothing "
+        f"of a later one: record it with `migrator force {at}` and run up again")
+
+    assert run("force", str(at), "--yes").code == 0
+    up = run("up")
+    assert up.code == 0, up.text
+    assert "already exists" not in up.text
+    assert [line.split()[1] for line in up.out.splitlines() if line.startswith("Applied ") and "ms)" in line] == [
+        str(v) for v in range(at + 1, 9)]
+    assert "column:users.full_name" not in db.snapshot() and "column:users.display_name" in db.snapshot()
+    assert run("verify").code == 0
+
+
+def test_dropped_tracker_on_a_half_applied_version_proves_no_version(db, example_copy, cli):
+    """auth at 4 plus one of the two columns 5 adds: neither 4 nor 5 is the schema's version."""
+    def run(*args):
+        return cli(*args, dsn=db.dsn, migrations=example_copy, service="auth")
+
+    assert run("up", "--target", "4").code == 0
+    db.execute("DROP TABLE platform_migrations", "ALTER TABLE users ADD COLUMN display_name TEXT NULL")
+    before = sorted(db.snapshot())
+
+    for command in ("up", "verify"):
+        result = run(command)
+        assert result.code == 4, result.text
+        assert_no_raw_error(result)
+        assert not FORCE_HINT.search(result.err), result.err
+        assert result.err.splitlines()[-1].startswith(
+            "Hint: no version can be proven: the schema matches no single version")
+    assert sorted(db.snapshot()) == before
+    status = run("status")
+    assert status.code == 0
+    assert status.out.splitlines()[-1] == "Database tracking is out of sync with the schema (run migrator verify)."
