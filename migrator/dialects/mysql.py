@@ -139,16 +139,20 @@ class MySQL(Database):
         return found if kinds is None else {o for o in found if o.split(":", 1)[0] in kinds}
 
     def missing_grants(self, tracking_table: str) -> list[str]:
-        """information_schema shows a user only the tables it holds a privilege on: verification
-        needs SELECT on the whole schema, or a table it cannot see would count as missing."""
+        """information_schema shows a user only the tables it holds a privilege on, and MariaDB
+        lists their constraints only to a user with a privilege beyond SELECT: verification needs
+        SELECT and one more privilege (SHOW VIEW is the harmless one) on the whole schema, or what
+        the user cannot see would count as missing."""
         database = self.query("SELECT DATABASE()")[0][0]
+        privileges: set[str] = set()
         for (line,) in self.query("SHOW GRANTS"):
             m = _SCHEMA_GRANT.match(line)
-            if m and re.search(r"\b(SELECT|ALL PRIVILEGES)\b", m["privileges"]) and (
-                    m["schema"] == "*" or _like(database, m["schema"][1:-1].replace("``", "`"))):
-                return []
+            if m and (m["schema"] == "*" or _like(database, m["schema"][1:-1].replace("``", "`"))):
+                privileges.update(p.strip().upper() for p in m["privileges"].split(","))
+        if "ALL PRIVILEGES" in privileges or ("SELECT" in privileges and privileges - {"SELECT", "USAGE"}):
+            return []
         user, _, host = self.query("SELECT CURRENT_USER()")[0][0].rpartition("@")
-        return [f"GRANT SELECT ON {self.quote(database)}.* TO '{user}'@'{host}'"]
+        return [f"GRANT SELECT, SHOW VIEW ON {self.quote(database)}.* TO '{user}'@'{host}'"]
 
     def describe_error(self, exc: BaseException) -> str:
         args = getattr(exc, "args", ())
