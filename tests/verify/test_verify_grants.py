@@ -117,3 +117,19 @@ def test_mariadb_select_alone_does_not_show_constraints_so_it_is_not_enough(migr
     assert result.code == 2, result.text
     assert f"GRANT SELECT, SHOW VIEW ON `{db.name}`.* TO '{user}'@'%'" in result.err
     assert FATAL not in result.err
+
+
+def test_force_needs_only_the_tracking_writes_the_readme_lists(migrated, user, cli):
+    db, migrations, _ = migrated
+    grant_readonly(db, user)
+    if db.dialect == "postgres":
+        db.execute(f"GRANT INSERT, UPDATE, DELETE ON svc_migrations TO {user}",
+                   f"GRANT INSERT ON svc_migration_events TO {user}",
+                   f"GRANT USAGE ON SEQUENCE svc_migration_events_id_seq TO {user}")
+    else:
+        db.execute(f"GRANT INSERT, UPDATE, DELETE ON `{db.name}`.* TO '{user}'@'%'")
+
+    forced = cli("force", "2", "--yes", dsn=_dsn(db, user), migrations=migrations)
+
+    assert forced.code == 0, forced.text
+    assert [int(v) for (v,) in db.query("SELECT version FROM svc_migrations ORDER BY version")] == [1, 2]
