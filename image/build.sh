@@ -12,9 +12,18 @@
 #     nothing is kept in the repository).
 # Prints the image size and what it adds to the base image (SPEC: at most 120 MB).
 #
+# The base is pinned by digest in every build: MIGRATOR_BASE_DIGEST when given (the
+# image is then pulled if it is not there yet, and never debootstrapped), else the
+# digest of the base image found under MIGRATOR_BASE_IMAGE. Both go into the
+# labels org.opencontainers.image.base.name / .base.digest:
+#   MIGRATOR_BASE_DIGEST=sha256:<64 hex> bash image/build.sh
+#
 # Environment:
 #   MIGRATOR_ENGINE         docker|podman (default: detected)
 #   MIGRATOR_IMAGE          tag to build (default: localhost/migrator:<appVersion>)
+#   MIGRATOR_BASE_IMAGE     base image (default docker.io/library/debian:bookworm-slim)
+#   MIGRATOR_BASE_DIGEST    sha256:... of the base to build on (default: the digest of
+#                           MIGRATOR_BASE_IMAGE as it is on this machine)
 #   MIGRATOR_IMAGE_SOURCE   org.opencontainers.image.source (default: the git remote
 #                           "origin", else pyproject's [project.urls], else a placeholder)
 #   MIGRATOR_IMAGE_LICENSES org.opencontainers.image.licenses (default: pyproject's
@@ -117,18 +126,52 @@ image_source() {
 
 image_size() { migrator_engine image inspect --format '{{.Size}}' "$1"; }
 
+# sha256:... of a local image (podman: its manifest digest; docker: its repo digest,
+# none for an image that was never pushed or pulled). Empty when there is none.
+image_digest() {
+    if [[ "$(migrator_detect_engine)" == docker ]]; then
+        migrator_engine image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$1" 2>/dev/null |
+            sed -n 's/^[^@]*@//p' | head -n1
+    else
+        migrator_engine image inspect --format '{{.Digest}}' "$1" 2>/dev/null || true
+    fi
+}
+
+# A pinned base: present, or pulled. A digest names one image: debootstrap cannot
+# make it, so a base that cannot be pulled is an error.
+ensure_pinned_base() {
+    local ref="$1"
+    podman image exists "$ref" && return 0
+    log "pulling $ref"
+    if ! podman pull "$ref" >&2; then
+        printf 'Error: base image %s is not on this machine and cannot be pulled\n' "$ref" >&2
+        exit 1
+    fi
+}
+
 main() {
-    local engine version ref revision started
+    local engine version ref revision started base_digest base_ref
     started=$SECONDS
+    base_digest="${MIGRATOR_BASE_DIGEST:-}"
+    if [[ -n "$base_digest" && ! "$base_digest" =~ ^sha256:[0-9a-f]{64}$ ]]; then
+        printf 'Error: MIGRATOR_BASE_DIGEST must be sha256:<64 hex digits>, got %q\n' "$base_digest" >&2
+        exit 2
+    fi
     engine="$(migrator_detect_engine)"
     if [[ "$engine" != docker ]]; then
         install_podman
         engine=podman
         export MIGRATOR_ENGINE=podman
-        if ! podman image exists "$MIGRATOR_BASE_IMAGE"; then
+        if [[ -n "$base_digest" ]]; then
+            ensure_pinned_base "$MIGRATOR_BASE_IMAGE@$base_digest"
+        elif ! podman image exists "$MIGRATOR_BASE_IMAGE"; then
             make_base_image
         fi
     fi
+    # Unpinned: pin the base found now, so both stages and the labels name one image
+    # even if the tag moves during the build.
+    [[ -n "$base_digest" ]] || base_digest="$(image_digest "$MIGRATOR_BASE_IMAGE")"
+    base_ref="$MIGRATOR_BASE_IMAGE${base_digest:+@$base_digest}"
 
     version="$(migrator_app_version)"
     ref="$(migrator_image_ref)"
@@ -154,10 +197,12 @@ main() {
     licenses="${MIGRATOR_IMAGE_LICENSES:-$(migrator_pyproject_field license)}"
     [[ -n "$description" ]] && labels+=("description=$description")
     [[ -n "$licenses" ]] && labels+=("licenses=$licenses")
-    local build_args=(--build-arg "BASE_IMAGE=$MIGRATOR_BASE_IMAGE" -f image/Dockerfile -t "$ref") label key
+    [[ -n "$base_digest" ]] && labels+=("base.digest=$base_digest")
+    local build_args=(--build-arg "BASE_IMAGE=$MIGRATOR_BASE_IMAGE" --build-arg "BASE_DIGEST=$base_digest"
+        -f image/Dockerfile -t "$ref") label key
     for label in "${labels[@]}"; do
         key="${label%%=*}"
-        [[ "$key" == base.name ]] ||
+        [[ "$key" == base.* ]] ||
             build_args+=(--build-arg "$(tr '[:lower:]' '[:upper:]' <<<"$key")=${label#*=}")
         build_args+=(--label "org.opencontainers.image.$label")
     done
@@ -191,10 +236,10 @@ main() {
 
     local size base delta
     size="$(image_size "$ref")"
-    base="$(image_size "$MIGRATOR_BASE_IMAGE")"
+    base="$(image_size "$base_ref")"
     delta=$((size - base))
     printf 'image %s: %d bytes (%.1f MB); base %s: %.1f MB; delta %.1f MB (limit 120 MB); built in %ds\n' \
-        "$ref" "$size" "$(bc_mb "$size")" "$MIGRATOR_BASE_IMAGE" "$(bc_mb "$base")" "$(bc_mb "$delta")" \
+        "$ref" "$size" "$(bc_mb "$size")" "$base_ref" "$(bc_mb "$base")" "$(bc_mb "$delta")" \
         $((SECONDS - started))
 }
 

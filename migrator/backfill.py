@@ -49,7 +49,6 @@ from __future__ import annotations
 import re
 import sys
 import time
-import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +56,7 @@ from pathlib import Path
 from migrator import log
 from migrator.errors import ExitStatus, LockTimeout, MigratorError, UsageError
 from migrator.runner import is_driver_error
-from migrator.source import Service, select_service
+from migrator.source import Service, read_toml, select_service
 from migrator.tracking import iso, utcnow
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -221,13 +220,9 @@ def _sql_table(path: Path, value) -> dict[str, str]:
 
 def _read_toml(path: Path) -> dict:
     try:
-        return tomllib.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise _bad(path, f"not valid UTF-8 (byte {exc.start})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise _bad(path, f"invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise _bad(path, f"cannot read: {exc.strerror}") from None
+        return read_toml(path)
+    except ValueError as exc:
+        raise _bad(path, str(exc)) from None
 
 
 def parse_declaration(path: Path) -> Backfill:

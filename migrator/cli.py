@@ -1,222 +1,237 @@
 """Argument parsing and dispatch; errors become exit codes here and only here.
 
-The options are declared once, below. ``parse_args`` reads a plain command line itself
-(``quick_parse``: what hook Jobs and scripts pass) and hands anything else to argparse
-(migrator.cli_parser, built from the same declarations), which also prints the help
-and the usage errors: importing and building argparse's parsers cost about as much as
-the rest of the command-line handling of a no-op ``up``.
+One argparse parser: a subparser per command, each with ``set_defaults(func=...)``. The
+global options are declared once and added twice: to the main parser (with their
+defaults) and to every command (defaults suppressed, so a value given before the command
+is not overwritten by the command's default when none is given after it).
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import math
+import re
 import sys
-from types import SimpleNamespace
 
-from migrator import commands, log
+from migrator import __version__, commands, log
 from migrator.config import build_config
 from migrator.errors import ExitStatus, MigratorError
 
+EPILOG = """\
+exit codes:
+  0  success, or nothing to do
+  1  a migration or database error (also: status --check behind, a declined prompt, wait timed out)
+  2  usage or configuration error: bad flag, bad DSN, invalid migration set
+  3  dirty state: a migration stopped half-way; fix the schema by hand, then `migrator force V`
+  4  tracking desync: the tracking table claims objects that do not exist in the schema
+  5  the migration lock was not acquired within --lock-timeout
+  6  an applied migration's file changed on disk (checksum mismatch)
+
+environment:
+  DSN, DATABASE_URL          the database, with -e (DSN first)
+  MIGRATOR_MIGRATIONS_DIR    the default of --migrations
+  MIGRATE_REPAIR_TRACKING=1  let up rewind the tracking table after a desync that is provably
+                             repairable (in the chart: <service>.migration.repairTracking: true)
+"""
 LOG_FORMATS = ("auto", "json", "console")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
-def _type_error(message: str) -> Exception:
-    import argparse
+# A DSN's password in any text: scheme://user:PASSWORD@ (up to the last @ of the word: an
+# unencoded password may hold one) and ?...password=VALUE (any key holding "pass", any case).
+_USERINFO_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*):\S*@")
+_QUERY_PASSWORD = re.compile(r"([?&;][^=&\s]*pass[^=&\s]*=)[^&\s]*", re.IGNORECASE)
 
-    return argparse.ArgumentTypeError(message)
+
+def redact_dsns(text: str) -> str:
+    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1:***@", text))
 
 
-def positive_float(text: str) -> float:
+def seconds(text: str) -> float:
     try:
-        value = float(text)
+        value = float(text) if text.isascii() else math.nan  # float() also reads '١'
     except ValueError:
-        raise _type_error(f"expected a number of seconds, got {text!r}") from None
-    if value < 0:
-        raise _type_error(f"expected a non-negative number of seconds, got {text!r}")
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds, 0 or more, got {text!r}")
     return value
 
 
-def version_number(text: str) -> int:
-    if not text.isdigit():
-        raise _type_error(f"expected a non-negative integer version, got {text!r}")
+def _ascii_digits(text: str, what: str) -> int:
+    if not (text.isascii() and text.isdigit()):  # isdigit() alone takes '١' or '²'
+        raise argparse.ArgumentTypeError(f"expected {what} (digits 0-9), got {text!r}")
     return int(text)
 
 
-class Option:
-    """One argument: ``add_argument(*flags, **kwargs)`` for argparse, and what quick_parse
-    needs to read it the same way."""
-
-    def __init__(self, *flags: str, **kwargs):
-        self.flags = flags
-        self.kwargs = kwargs
-        self.positional = not flags[0].startswith("-")
-        self.dest = kwargs.get("dest") or (flags[0] if self.positional else next(
-            (f for f in flags if f.startswith("--")), flags[0]).lstrip("-").replace("-", "_"))
-        self.flag = kwargs.get("action") == "store_true"
-        self.default = kwargs.get("default", False if self.flag else None)
-        self.convert = kwargs.get("type")
-        self.choices = kwargs.get("choices")
+def version_number(text: str) -> int:
+    return _ascii_digits(text, "a non-negative integer version")
 
 
-GLOBAL_OPTIONS = (  # accepted before and after the command
-    Option("--database", "-d", metavar="DSN", default=None, help="database DSN (SPEC section 4)"),
-    Option("-e", "--read-from-env", action="store_true", default=False,
-           help="read the DSN from $DSN, then $DATABASE_URL"),
-    Option("--migrations", metavar="DIR", default=None,
-           help="migrations directory (default $MIGRATOR_MIGRATIONS_DIR, /migrations, ./migrations)"),
-    Option("--service", metavar="NAME", default=None, help="the service to migrate"),
-    Option("--lock-timeout", metavar="SECONDS", type=positive_float, default=300.0,
-           help="how long to wait for another runner's lock (default 300)"),
-    Option("--ddl-lock-timeout", metavar="SECONDS", type=positive_float, default=5.0,
-           help="in-database lock wait for each migration statement (default 5)"),
-    Option("--log-format", choices=LOG_FORMATS, default="auto"),
-    Option("--log-level", choices=LOG_LEVELS, default="info", type=str.lower),
-    Option("-y", "--yes", action="store_true", default=False, help="answer yes to prompts"),
+def count(text: str) -> int:
+    return _ascii_digits(text, "a whole number")
+
+
+# flags, add_argument keywords; "%(default)s" in a help text is the option's default
+GLOBAL_OPTIONS = (
+    (("--database", "-d"), dict(metavar="DSN", default=None, help="database DSN, e.g. postgres://user:pass@host:5432/app "
+                                                                  "(default: none; see -e)")),
+    (("-e", "--read-from-env"), dict(action="store_true", default=False,
+                                     help="read the DSN from $DSN, then $DATABASE_URL (default: %(default)s)")),
+    (("--migrations",), dict(metavar="DIR", default=None,
+                             help="migrations directory (default: $MIGRATOR_MIGRATIONS_DIR, else /migrations "
+                                  "when it exists, else ./migrations)")),
+    (("--service",), dict(metavar="NAME", default=None,
+                          help="the service to migrate (default: the only service of the directory)")),
+    (("--lock-timeout",), dict(metavar="SECONDS", type=seconds, default=300.0,
+                               help="how long to wait for another runner's lock before exit 5 "
+                                    "(default: %(default)g)")),
+    (("--ddl-lock-timeout",), dict(metavar="SECONDS", type=seconds, default=5.0,
+                                   help="how long each migration statement may wait for a table lock "
+                                        "in the database before it fails; 0 means no limit on every "
+                                        "database (default: %(default)g)")),
+    (("--connect-timeout",), dict(metavar="SECONDS", type=seconds, default=0.0,
+                                  help="keep retrying a database that refuses connections or whose name does "
+                                       "not resolve for this long, with backoff; a wrong password or an unknown "
+                                       "database fails at once (default: %(default)g, fail at once)")),
+    (("--log-format",), dict(choices=LOG_FORMATS, default="auto",
+                             help="log lines on stderr: console on a terminal and JSON lines otherwise "
+                                  "with auto (default: %(default)s)")),
+    (("--log-level",), dict(choices=LOG_LEVELS, default="info", type=str.lower,
+                            help="least severe log level shown; debug adds tracebacks (default: %(default)s)")),
+    (("-y", "--yes"), dict(action="store_true", default=False,
+                           help="answer yes to the confirmation of down and force (default: %(default)s, ask)")),
 )
-_FORMAT = Option("--format", choices=("text", "json"), default="text")
-COMMANDS = (  # name, help, its own arguments
-    ("up", "apply pending migrations (after verifying tracking)", (
-        Option("--target", type=version_number, metavar="V", help="stop after version V"),
-        Option("--dry-run", action="store_true", help="print the plan, execute nothing"))),
-    ("down", "roll back the last N migrations", (
-        Option("--steps", type=int, default=1, metavar="N", help="how many (default 1)"),)),
-    ("status", "every migration with OK/DIRTY/PENDING", (
-        _FORMAT, Option("--check", action="store_true", help="exit 1 when behind, 3 when dirty, 4 when desynced"))),
-    ("wait", "block until the schema is at the newest shipped version", (
-        Option("--timeout", type=positive_float, default=300.0, metavar="S"),)),
-    ("force", "mark the tracker clean at version V without running SQL", (
-        Option("target_version", type=version_number, metavar="V"),)),
-    ("verify", "check the tracking table against the actual schema", ()),
-    ("plan", "print the SQL that up would run", (Option("--target", type=version_number, metavar="V"),)),
-    ("lint", "flag migrations that would block writes on a large table", (
-        Option("--dialect", choices=("postgres", "mysql", "sqlite", "cockroach")), _FORMAT)),
-    ("backfill", "resumable background backfills", (
-        Option("action", choices=("list", "run", "pause", "resume", "restart", "status")),
-        Option("name", nargs="?"), _FORMAT)),
-    ("version", "print the migrator version and the newest migration per service", ()),
-)
-_GLOBAL_BY_FLAG = {flag: o for o in GLOBAL_OPTIONS for flag in o.flags}
-_COMMAND_OPTIONS = {name: options for name, _, options in COMMANDS}
 
 
-def quick_parse(argv: list[str]) -> SimpleNamespace | None:
-    """The values argparse gives for ``argv``, when every argument is an option written in
-    full (``--name value``, flags alone) or the command, and every value converts and is
-    a valid choice; else None. Like argparse: global options before or after the command,
-    the command's own after it, the last occurrence wins, and a value is the next argument
-    unless that one starts with ``-`` (then argparse decides, and reports)."""
-    values = {o.dest: o.default for o in GLOBAL_OPTIONS}
-    known = _GLOBAL_BY_FLAG
-    command = None
-    i, n = 0, len(argv)
-    while i < n:
-        token = argv[i]
-        option = known.get(token)
-        if option is None:
-            if command is not None or token not in _COMMAND_OPTIONS:
-                return None
-            options = _COMMAND_OPTIONS[token]
-            if any(o.positional or o.kwargs.get("nargs") is not None for o in options):
-                return None
-            command = token
-            known = {**known, **{flag: o for o in options for flag in o.flags}}
-            values.update((o.dest, o.default) for o in options)
-            i += 1
-            continue
-        if option.flag:
-            values[option.dest] = True
-            i += 1
-            continue
-        if i + 1 >= n or argv[i + 1].startswith("-"):
-            return None
-        value = argv[i + 1]
-        if option.convert is not None:
-            try:
-                value = option.convert(value)
-            except Exception:
-                return None
-        if option.choices is not None and value not in option.choices:
-            return None
-        values[option.dest] = value
-        i += 2
-    if command is None:
-        return None
-    return SimpleNamespace(command=command, **values)
+def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    group = parser.add_argument_group("global options (before or after the command)")
+    for flags, kwargs in GLOBAL_OPTIONS:
+        if suppress:
+            kwargs = dict(kwargs, default=argparse.SUPPRESS,
+                          help=kwargs["help"] % {"default": kwargs["default"]})
+        group.add_argument(*flags, **kwargs)
 
 
-def build_parser():
-    """argparse's parser for every command line (migrator.cli_parser)."""
-    from migrator.cli_parser import build_parser as build
+class Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)  # keep the epilog's lines
+        kwargs.setdefault("epilog", EPILOG)
+        super().__init__(*args, **kwargs)
 
-    return build()
+    def error(self, message: str):  # one clear line, exit 2, never a DSN's password
+        print(f"Error: {redact_dsns(message)} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(ExitStatus.USAGE)
 
 
-def parse_args(argv: list[str] | None = None):
-    argv = sys.argv[1:] if argv is None else list(argv)
-    return quick_parse(argv) or build_parser().parse_args(argv)
+def _up(args, config):
+    return commands.up(config, target=args.target, dry_run=args.dry_run)
 
 
-def dispatch(args, config) -> int:
-    c = args.command
-    if c == "up":
-        return commands.up(config, target=args.target, dry_run=args.dry_run)
-    if c == "down":
-        return commands.down(config, steps=args.steps)
-    if c == "status":
-        return commands.status(config, fmt=args.format, check=args.check)
-    if c == "wait":
-        return commands.wait(config, timeout=args.timeout)
-    if c == "force":
-        return commands.force(config, args.target_version)
-    if c == "verify":
-        return commands.verify(config)
-    if c == "plan":
-        return commands.plan(config, target=args.target)
-    if c == "lint":
-        return commands.lint(config, dialect=args.dialect, fmt=args.format)
-    if c == "backfill":
-        return commands.backfill(config, args.action, args.name, fmt=args.format)
+def _down(args, config):
+    return commands.down(config, steps=args.steps)
+
+
+def _status(args, config):
+    return commands.status(config, fmt=args.format, check=args.check)
+
+
+def _wait(args, config):
+    return commands.wait(config, timeout=args.timeout)
+
+
+def _force(args, config):
+    return commands.force(config, args.target_version)
+
+
+def _verify(args, config):
+    return commands.verify(config)
+
+
+def _plan(args, config):
+    return commands.plan(config, target=args.target)
+
+
+def _lint(args, config):
+    return commands.lint(config, dialect=args.dialect, fmt=args.format)
+
+
+def _backfill(args, config):
+    return commands.backfill(config, args.action, args.name, fmt=args.format)
+
+
+def _new(args, config):
+    return commands.new(config, " ".join(args.title))
+
+
+def _version(args, config):
     return commands.version(config)
 
 
+def _format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="output format (default: %(default)s)")
+
+
+def add_commands(sub) -> None:
+    def command(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[global_options])
+        p.set_defaults(func=func)
+        return p
+
+    global_options = argparse.ArgumentParser(add_help=False)
+    add_global_options(global_options, suppress=True)
+
+    p = command("up", _up, "apply pending migrations, after verifying tracking")
+    p.add_argument("--target", type=version_number, metavar="V", help="stop after version V (default: the newest)")
+    p.add_argument("--dry-run", action="store_true", help="print what plan prints, execute nothing (default: %(default)s)")
+    p = command("down", _down, "roll back the last N migrations (asks for confirmation unless --yes)")
+    p.add_argument("--steps", type=count, default=1, metavar="N", help="how many migrations to roll back (default: %(default)s)")
+    p = command("status", _status, "every migration with OK/DIRTY/PENDING/FORCED, and the state of the database")
+    _format(p)
+    p.add_argument("--check", action="store_true",
+                   help="exit 1 when behind, 3 when dirty, 4 when desynced, 6 when a file changed (default: %(default)s)")
+    p = command("wait", _wait, "block until the database is at the newest version this migrator ships")
+    p.add_argument("--timeout", type=seconds, default=300.0, metavar="SECONDS",
+                   help="give up with exit 1 after this long (default: %(default)g)")
+    p = command("force", _force, "mark the tracker clean at version V without running SQL (after a manual fix)")
+    p.add_argument("target_version", type=version_number, metavar="V",
+                   help="the version to mark clean; 0 clears the tracker (required, no default)")
+    command("verify", _verify, "check the tracking table against the actual schema (exit 4 on desync)")
+    p = command("plan", _plan, "print the SQL that up would run, execute nothing")
+    p.add_argument("--target", type=version_number, metavar="V", help="stop after version V (default: the newest)")
+    p = command("lint", _lint, "flag migrations that would block writes on a large table")
+    p.add_argument("--dialect", choices=("postgres", "mysql", "sqlite", "cockroach"),
+                   help="lint only this dialect's files (default: every dialect)")
+    _format(p)
+    p = command("backfill", _backfill, "resumable background backfills")
+    p.add_argument("action", choices=("list", "run", "pause", "resume", "restart", "status"),
+                   help="what to do (required, no default)")
+    p.add_argument("name", nargs="?", help="the backfill (default: every backfill, where the action allows)")
+    _format(p)
+    p = command("new", _new, "write the next version's empty up and down files in every dialect folder "
+                             "of --service (no database needed)")
+    p.add_argument("title", nargs="+", help="what the migration does, e.g. add user email; made into the "
+                                            "file name (required, no default)")
+    command("version", _version, "print the migrator version and the newest migration per service")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="migrator", description="Schema migrations for a multi-service platform.")
+    parser.add_argument("--version", action="version", version=f"migrator {__version__}")
+    add_global_options(parser, suppress=False)
+    sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND", required=True,
+                                parser_class=Parser)
+    add_commands(sub)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
 def run() -> None:
-    """The ``migrator`` console script (and ``python -m migrator``): ``main()``, then exit
-    without tearing the interpreter down.
-
-    A normal exit frees every module and object first: ~20 ms, a sixth of a no-op ``up``,
-    that nobody can observe once what it does before (wait for non-daemon threads, run the
-    atexit handlers, flush stdout and stderr) is done: the command closed its connection
-    and released its locks. So this does those steps and leaves with ``os._exit``; it takes
-    the normal way when a thread is still running, a flush fails (the interpreter reports
-    it and exits 120) or a tracer or profiler is attached (it reports at exit)."""
-    code = main()
-    if not _observed() and not _other_threads():
-        import atexit
-
-        atexit._run_exitfuncs()
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except Exception:
-            sys.exit(code)
-        os._exit(code)
-    sys.exit(code)
-
-
-def _observed() -> bool:
-    if sys.gettrace() is not None or sys.getprofile() is not None:
-        return True
-    monitoring = getattr(sys, "monitoring", None)  # Python 3.12+: cProfile, coverage, debuggers
-    return monitoring is not None and any(monitoring.get_tool(i) is not None for i in range(6))
-
-
-def _other_threads() -> bool:
-    threading = sys.modules.get("threading")
-    if threading is None:
-        return False
-    main_thread = threading.main_thread()
-    return any(t is not main_thread and not t.daemon for t in threading.enumerate())
+    """The ``migrator`` console script (and ``python -m migrator``)."""
+    sys.exit(main())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     log.configure(args.log_format, args.log_level)
     try:
         config = build_config(args, interactive=commands.stdin_is_tty())
-        return int(dispatch(args, config))
+        return int(args.func(args, config))
     except MigratorError as exc:
         commands.report(exc)
         return int(exc.exit_status)

@@ -24,23 +24,36 @@ def session(config):
     for secret in dsn.secrets:
         log.add_secret(secret)
     service = select_service(config.migrations_dir, config.service)
+    log.add_public(service.name, service.table_prefix)
     dialect = "cockroach" if dsn.dialect == "cockroach" else dsn.dialect
     service.migrations(dialect)
     log.bind(service=service.name)
-    db = open_database(dsn, ddl_lock_timeout=config.ddl_lock_timeout)
+    db = open_database(dsn, ddl_lock_timeout=config.ddl_lock_timeout, connect_timeout=config.connect_timeout)
     try:
-        yield Runner(db, service)
+        runner = Runner(db, service)
+        runner.check_access()
+        runner.tracker.check_owner()
+        yield runner
     finally:
         db.close()
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 migration``, ``2 migrations``, ``0 migrations``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def confirm(config, question: str) -> None:
-    """Ask on the terminal unless --yes; no terminal or a 'no' is exit 1, nothing changed."""
+    """Ask on the terminal unless --yes; no terminal, a 'no' or end of input (Ctrl-D) is
+    exit 1, nothing changed."""
     if config.yes:
         return
     if not config.interactive:
         raise MigratorError(f"{question}: refusing without confirmation (no terminal to ask): pass --yes")
-    answer = input(f"{question} [y/N] ").strip().lower()
+    try:
+        answer = input(f"{question} [y/N] ").strip().lower()
+    except EOFError:
+        answer = ""
     if answer not in ("y", "yes"):
         raise MigratorError("declined: nothing changed")
 
@@ -54,19 +67,31 @@ def _checked_rows(runner: Runner, repair: bool = False) -> tuple[dict, list[int]
     return rows, runner.check_desync(rows, repair)
 
 
+def _check_target(runner: Runner, target: int | None) -> None:
+    if target is not None and target not in runner.by_version:
+        raise UsageError(f"--target {target}: service {runner.service.name!r} has no migration {target}")
+
+
+def _dry_run(config, runner: Runner, target: int | None) -> int:
+    """What ``up`` would run, after the same checks (dirty, desync, changed files)."""
+    rows, rewind = _checked_rows(runner, config.repair_tracking)
+    pending = [m for m in runner.migrations if (m.version not in rows or m.version in rewind)
+               and (target is None or m.version <= target)]
+    print_plan(runner, pending)
+    return ExitStatus.OK
+
+
 def up(config, target: int | None = None, dry_run: bool = False) -> int:
     with session(config) as runner:
-        if target is not None and target not in runner.by_version:
-            raise UsageError(f"--target {target}: service {runner.service.name!r} has no migration {target}")
+        _check_target(runner, target)
         if dry_run:
-            rows, rewind = _checked_rows(runner, config.repair_tracking)
-            pending = [m for m in runner.migrations if (m.version not in rows or m.version in rewind)
-                       and (target is None or m.version <= target)]
-            print_plan(runner, pending)
-            return ExitStatus.OK
+            return _dry_run(config, runner, target)
         with runner.locked(config.lock_timeout):
+            owner = runner.tracker.check_owner()  # again: a service of the same prefix may have just run
             rows, rewind = _checked_rows(runner, config.repair_tracking)
             runner.tracker.ensure()
+            if owner is None:
+                runner.tracker.record_owner()
             applied = _repair(runner, rewind, rows, target) if rewind else []
             pending = runner.pending(runner.rows() if rewind else rows, target)
             if not pending and not applied:
@@ -76,7 +101,7 @@ def up(config, target: int | None = None, dry_run: bool = False) -> int:
             for m in pending:
                 _apply(runner, m)
             applied += pending
-            log.result(f"Applied {len(applied)} migrations: service {runner.service.name} is at "
+            log.result(f"Applied {plural(len(applied), 'migration')}: service {runner.service.name} is at "
                        f"version {applied[-1].version}.")
     return ExitStatus.OK
 
@@ -131,13 +156,13 @@ def down(config, steps: int = 1) -> int:
                                      "(restore from a backup, or write a new forward migration)")
                 todo.append(m)
             names = ", ".join(f"{m.version}_{m.name}" for m in todo)
-            confirm(config, f"Roll back {len(todo)} migration(s) of service {runner.service.name} "
+            confirm(config, f"Roll back {plural(len(todo), 'migration')} of service {runner.service.name} "
                             f"on {runner.db.dsn.redacted()} ({names})")
             for m in todo:
                 ms = runner.revert(m)
                 log.result(f"Rolled back {m.version} {m.name} ({ms} ms)")
             remaining = max((v for v in rows if v not in victims), default=0)
-            log.result(f"Rolled back {len(todo)} migrations: service {runner.service.name} is at version {remaining}.")
+            log.result(f"Rolled back {plural(len(todo), 'migration')}: service {runner.service.name} is at version {remaining}.")
     return ExitStatus.OK
 
 
@@ -150,7 +175,10 @@ def force(config, version: int) -> int:
         confirm(config, f"Mark service {runner.service.name} on {runner.db.dsn.redacted()} as clean at "
                         f"version {version} without running SQL")
         with runner.locked(config.lock_timeout):
+            owner = runner.tracker.check_owner()
             runner.tracker.ensure()
+            if owner is None:
+                runner.tracker.record_owner()
             summary = runner.force(version, runner.rows())
         log.result(f"Forced service {runner.service.name} to version {version}: removed rows "
                    f"{summary['removed'] or 'none'}, marked clean {summary['cleaned'] or 'none'}, "
@@ -262,14 +290,14 @@ def wait(config, timeout: float = 300.0, interval: float = 2.0) -> int:
                 if not data["pending"] and not data["dirty"]:
                     log.result(f"Service {runner.service.name} is at version {newest}: schema ready.")
                     return ExitStatus.OK
-                last = ("dirty" if data["dirty"] else f"{data['pending']} migrations behind version {newest}")
+                last = ("dirty" if data["dirty"] else f"{plural(data['pending'], 'migration')} behind version {newest}")
         except UsageError:
             raise
         except MigratorError as exc:
             last = exc.message
         if time.monotonic() >= deadline:
             raise MigratorError(f"timed out after {timeout:g}s waiting for the schema: {last}")
-        logger.info("waiting for migrations", state=last)
+        logger.info("MIGRATION_WAITING", state=last, message="waiting for migrations")
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
 
@@ -277,7 +305,7 @@ def print_plan(runner: Runner, pending) -> None:
     from migrator import lint
 
     log.result(f"-- plan for service {runner.service.name} on {runner.db.dsn.redacted()}: "
-               f"{len(pending)} pending migrations")
+               f"{plural(len(pending), 'pending migration')}")
     for m in pending:
         mode = "transaction" if runner.transactional(m) else (
             "no-transaction" if m.no_transaction else "no transaction: DDL commits implicitly, dirty flag")
@@ -290,25 +318,37 @@ def print_plan(runner: Runner, pending) -> None:
 
 
 def plan(config, target: int | None = None) -> int:
+    """``up --dry-run``: the same checks, the same output, the same exit status."""
     with session(config) as runner:
-        rows = runner.rows()
-        print_plan(runner, runner.pending(rows, target))
-    return ExitStatus.OK
+        _check_target(runner, target)
+        return _dry_run(config, runner, target)
 
 
 def version(config) -> int:
     log.result(f"migrator {__version__}")
-    try:
-        services = all_services(config.migrations_dir)
-    except UsageError as exc:
-        log.result(f"no migrations: {exc.message}")
-        return ExitStatus.OK
+    if config.service:
+        services = [select_service(config.migrations_dir, config.service)]  # an unknown one is exit 2
+    else:
+        try:
+            services = all_services(config.migrations_dir)
+        except UsageError as exc:
+            log.result(f"no migrations: {exc.message}")
+            return ExitStatus.OK
     for service in services:
         latest = []
         for dialect in ("postgres", "mysql", "sqlite", "cockroach"):
             if service.dialect_folders(dialect):
                 latest.append(f"{dialect}={service.latest_version(dialect)}")
         log.result(f"{service.name}: {' '.join(latest)}")
+    return ExitStatus.OK
+
+
+def new(config, title: str) -> int:
+    """Write the next version's empty migration files; no database needed."""
+    from migrator.scaffold import new_migration
+
+    for path in new_migration(select_service(config.migrations_dir, config.service), title):
+        log.result(str(path))
     return ExitStatus.OK
 
 

@@ -39,6 +39,11 @@ class DatabaseError(MigratorError):
     exit_status = ExitStatus.FAILED
 
 
+class DatabaseUnreachable(DatabaseError):
+    """The server did not answer (connection refused, name not resolved): worth another try
+    within --connect-timeout, unlike a server that answered no (wrong password, no such database)."""
+
+
 class DirtyError(MigratorError):
     exit_status = ExitStatus.DIRTY
 

@@ -1,15 +1,26 @@
 """structlog setup: console on a TTY, JSON lines otherwise; logs go to stderr.
 
 Exact operator messages (the dirty and desync lines) are also printed to stderr as
-plain text whatever the format, so they can be grepped. Every output passes through
-``redact``, which replaces known secrets (the DSN password) with ``***``.
+plain text whatever the format, so they can be grepped.
+
+Messages are built without secrets (a DSN is shown by its redacted form); ``redact`` is
+the last line of defence, for text from elsewhere (a driver's error): every output passes
+through it. It replaces each known secret (as given and percent-encoded) by ``***``,
+longest first, so of two secrets where one begins the other the longer goes whole, and
+only as a whole token, so a password ``ro`` leaves ``Error`` alone. A secret that is also
+a public name of the run (the service, its table prefix) cannot be hidden by replacing
+text, since it is printed by design: it is left alone rather than masking the name.
 """
 
 from __future__ import annotations
 
+import re
 import sys
+from urllib.parse import quote
 
 _SECRETS: set[str] = set()
+_PUBLIC: set[str] = set()
+_pattern = None  # the compiled alternation of _SECRETS (False: none), rebuilt when they change
 # logging's level numbers (DEBUG 10 ... CRITICAL 50), written out: importing logging for
 # them alone cost a few milliseconds at every start
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "critical": 50}
@@ -17,15 +28,39 @@ _configured = False
 
 
 def add_secret(secret: str | None) -> None:
+    """Hide ``secret`` from every output, as given and percent-encoded (as a DSN holds it)."""
+    global _pattern
     if secret:
-        _SECRETS.add(secret)
+        _SECRETS.update({secret, quote(secret, safe=""), quote(secret)})
+        _pattern = None
+
+
+def add_public(*names: str) -> None:
+    """Names every output shows by design (the service, its table prefix)."""
+    global _pattern
+    _PUBLIC.update(n for n in names if n)
+    _pattern = None
+
+
+def _token(secret: str) -> str:
+    """``secret`` where it stands as a token: a word character may neither precede a secret
+    that begins with one nor follow a secret that ends with one."""
+    before = r"(?<!\w)" if re.match(r"\w", secret) else ""
+    after = r"(?!\w)" if re.match(r"\w", secret[-1]) else ""
+    return before + re.escape(secret) + after
+
+
+def _compiled():
+    global _pattern
+    if _pattern is None:
+        hidden = sorted(_SECRETS - _PUBLIC, key=len, reverse=True)  # longest first
+        _pattern = re.compile("|".join(map(_token, hidden))) if hidden else False
+    return _pattern
 
 
 def redact(value):
-    if isinstance(value, str):
-        for secret in _SECRETS:
-            value = value.replace(secret, "***")
-    return value
+    pattern = _compiled() if isinstance(value, str) and _SECRETS else None
+    return pattern.sub("***", value) if pattern else value
 
 
 def _redact_processor(_logger, _name, event_dict):

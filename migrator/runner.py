@@ -63,13 +63,12 @@ class Runner:
 
     # -- checks -------------------------------------------------------------
     def rows(self) -> dict[int, AppliedRow]:
-        self.check_access()
         return self.tracker.rows()
 
     def check_access(self) -> None:
         """An object this user cannot see is not missing: refuse to judge the schema without the
         privileges to see all of it (and to read the tracking table)."""
-        missing = self.db.missing_grants(self.service.tracking_table)
+        missing = self.db.missing_grants([self.service.tracking_table, self.service.events_table])
         if missing:
             raise UsageError(
                 f"the database user lacks privileges the migrator needs to read tracking and see the "
@@ -85,7 +84,8 @@ class Runner:
 
     def changed_files(self, rows: dict[int, AppliedRow]) -> list[int]:
         """Applied versions whose file no longer matches the checksum recorded when it was applied."""
-        return [m.version for m in self.migrations if m.version in rows and rows[m.version].checksum != m.checksum]
+        return [m.version for m in self.migrations
+                if m.version in rows and rows[m.version].checksum not in m.checksums]
 
     def check_checksums(self, rows: dict[int, AppliedRow]) -> None:
         changed = [(self.by_version[v], rows[v]) for v in self.changed_files(rows)]

@@ -6,51 +6,49 @@ never touches the database.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import re
+import reprlib
+import stat
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 
-try:  # CPython's own SHA-256: hashlib's OpenSSL backend costs ~4 ms to load at every start
-    from _sha256 import sha256  # CPython <= 3.11
-except ImportError:
-    try:
-        from _sha2 import sha256  # CPython >= 3.12
-    except ImportError:
-        from hashlib import sha256
-
-from migrator._lazy import lazy_re
-from migrator._record import Record
 from migrator.errors import UsageError
 
 DIALECTS = ("postgres", "mysql", "sqlite", "cockroach")
 FILE_NAME = re.compile(r"^(?P<version>[0-9]+)_(?P<title>[A-Za-z0-9][A-Za-z0-9_.-]*)\.(?P<direction>up|down)\.sql$")
 PREFIX = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 SERVICE_KEYS = {"table_prefix", "forward_only", "description", "tracking_table"}
-DIRECTIVE = lazy_re(r"^--\s*migrator:(?P<name>[a-z-]+)\b(?P<arg>.*)$")
+DIRECTIVE = re.compile(r"^--\s*migrator:(?P<name>[a-z-]+)\b(?P<arg>.*)$")
 KNOWN_DIRECTIVES = {"no-transaction", "deprecates", "lint-ignore"}
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a migration or declaration above this is refused unread
+BOM = "\ufeff"
 
 
-class SqlFile(Record):
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def text_checksum(text: str) -> str:
+    """sha256 of ``text`` with CRLF line endings read as LF (and without a BOM): the same file
+    checked out on Windows (git autocrlf) or saved with a BOM has the same checksum."""
+    return sha256(text.removeprefix(BOM).replace("\r\n", "\n").encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class SqlFile:
     """One migration file as read: ``path``, ``text`` (decoded, without a BOM), ``checksum``
-    (sha256 of the bytes) and the header ``directives``. Immutable.
+    (sha256 of the text with LF line endings), ``bytes_checksum`` (sha256 of the exact bytes,
+    what earlier releases recorded) and the header ``directives``."""
 
-    Files read from a folder make their ``path`` on first use: a run that only checks
-    checksums (a no-op ``up``) never needs the Path objects of its thousand files."""
-
-    _fields = ("path", "text", "checksum", "directives")
+    path: Path
     text: str
     checksum: str
+    bytes_checksum: str
     directives: tuple[tuple[str, str], ...]
-
-    def __init__(self, path: Path, text: str, checksum: str, directives: tuple[tuple[str, str], ...]):
-        self._set(path=path, text=text, checksum=checksum, directives=directives)
-
-    def __getattr__(self, name: str):  # only for what __dict__ lacks: a path not made yet
-        d = self.__dict__
-        if name == "path" and "_folder" in d:
-            path = d["path"] = d["_folder"] / d["_name"]
-            return path
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def no_transaction(self) -> bool:
@@ -60,22 +58,25 @@ class SqlFile(Record):
         return [arg for n, arg in self.directives if n == name]
 
 
-class Migration(Record):
+@dataclass(frozen=True)
+class Migration:
     """One version: ``version``, ``name`` (the title), its ``up`` file and its ``down``
-    file (or None). Immutable."""
+    file (or None)."""
 
-    _fields = ("version", "name", "up", "down")
     version: int
     name: str
     up: SqlFile
     down: SqlFile | None
 
-    def __init__(self, version: int, name: str, up: SqlFile, down: SqlFile | None):
-        self._set(version=version, name=name, up=up, down=down)
-
     @property
     def checksum(self) -> str:
         return self.up.checksum
+
+    @property
+    def checksums(self) -> frozenset[str]:
+        """Every checksum a tracking row of this version may hold: today's and the exact-bytes
+        one that earlier releases recorded."""
+        return frozenset({self.up.checksum, self.up.bytes_checksum})
 
     @property
     def filename(self) -> str:
@@ -86,10 +87,8 @@ class Migration(Record):
         return self.up.no_transaction
 
 
-def _header_directives(folder: Path, name: str, text: str) -> tuple[tuple[str, str], ...]:
-    """Directives in the leading comment lines of file ``folder / name`` (blank lines allowed)."""
-    if "migrator:" not in text:  # no line can be a directive (most files): skip the line scan
-        return ()
+def _header_directives(path: Path, text: str) -> tuple[tuple[str, str], ...]:
+    """Directives in the leading comment lines of ``path`` (blank lines allowed)."""
     found = []
     for raw in text.splitlines():
         line = raw.strip()
@@ -101,53 +100,68 @@ def _header_directives(folder: Path, name: str, text: str) -> tuple[tuple[str, s
         if m is None:
             continue
         if m["name"] not in KNOWN_DIRECTIVES:
-            raise UsageError(f"{folder / name}: unknown directive 'migrator:{m['name']}' "
+            raise UsageError(f"{path}: unknown directive 'migrator:{m['name']}' "
                              f"(known: {', '.join(sorted(KNOWN_DIRECTIVES))})")
         found.append((m["name"], m["arg"].strip()))
     return tuple(found)
 
 
-def _read_bytes(path: str) -> bytes:
-    """The whole file, with plain system calls (a pathlib/io file object costs twice as much,
-    and a service holds a thousand files)."""
-    fd = os.open(path, os.O_RDONLY)
+def inside(path: Path, base: Path) -> None:
+    """Refuse ``path`` when it resolves (through symbolic links) outside the folder ``base``."""
+    real = path.resolve()
+    if not real.is_relative_to(base.resolve()):
+        raise UsageError(f"{path}: a symbolic link to {real}, outside the migrations directory {base}")
+
+
+def read_limited(path: Path) -> bytes:
+    """The bytes of the regular file ``path``; a file above MAX_FILE_BYTES is refused by its
+    size, before it is read. Raises OSError (unreadable) or ValueError (too big, not a file)."""
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:  # a FIFO must not block
+        info = os.fstat(f.fileno())
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ValueError(f"{info.st_size} bytes, over the limit of {MAX_FILE_BYTES // 2**20} MiB")
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:  # it grew while being read
+        raise ValueError(f"over the limit of {MAX_FILE_BYTES // 2**20} MiB")
+    return data
+
+
+def read_toml(path: Path) -> dict:
+    """The TOML document ``path`` as tomllib reads it. Raises ValueError with the reason: not
+    readable, too big, not UTF-8, invalid TOML (nesting that exhausts the parser included)."""
     try:
-        data = os.read(fd, 65536)  # os.read allocates what it asks for: 1 MiB would cost an mmap
-        if data:
-            chunks = [data]
-            while True:
-                more = os.read(fd, 65536)
-                if not more:
-                    break
-                chunks.append(more)
-            if len(chunks) > 1:
-                data = b"".join(chunks)
-        return data
-    finally:
-        os.close(fd)
-
-
-def _decode(folder: Path, name: str, data: bytes) -> str:
-    """The text of file ``folder / name`` (the Path is made only to name it in an error)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{folder / name}: not valid UTF-8 (byte {exc.start})") from None
-    return text.removeprefix("\ufeff")
-
-
-def _read_in_folder(folder: Path, prefix: str, name: str) -> SqlFile:
-    """The migration file ``folder / name``, read and checked, without making its Path
-    (``prefix``: the folder as a string ending with a separator)."""
-    try:
-        data = _read_bytes(prefix + name)
+        text = read_limited(path).decode("utf-8")
+        return tomllib.loads(text)
     except OSError as exc:
-        raise UsageError(f"{folder / name}: cannot read migration file: {exc.strerror}") from None
-    text = _decode(folder, name, data)
-    f = SqlFile.__new__(SqlFile)  # its path: folder / name, made by SqlFile.__getattr__ when asked
-    f.__dict__.update(_folder=folder, _name=name, text=text, checksum=sha256(data).hexdigest(),
-                      directives=_header_directives(folder, name, text))
-    return f
+        raise ValueError(f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not valid UTF-8 (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ValueError("invalid TOML: arrays or tables nested too deeply") from None
+
+
+def _read_in_folder(folder: Path, name: str, base: Path) -> SqlFile:
+    """The migration file ``folder / name``, read and checked (``folder`` is inside ``base``)."""
+    path = folder / name
+    if path.is_symlink():
+        inside(path, base)
+    try:
+        data = read_limited(path)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read migration file: {exc.strerror}") from None
+    except ValueError as exc:
+        raise UsageError(f"{path}: migration file refused: {exc}") from None
+    try:
+        text = data.decode("utf-8").removeprefix(BOM)
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    return SqlFile(path, text, text_checksum(text), sha256(data), _header_directives(path, text))
 
 
 def _scan_folder(folder: Path) -> dict[int, dict]:
@@ -181,23 +195,19 @@ def _scan_folder(folder: Path) -> dict[int, dict]:
     return found
 
 
-class Service(Record):
+@dataclass(frozen=True)
+class Service:
     """One service's folder and settings; ``migrations(dialect)`` reads (once) and validates
-    its migration files."""
+    its migration files. ``migrations_dir``: the folder its files must stay in (symbolic
+    links included); its own folder when not given."""
 
-    _fields = ("name", "root", "table_prefix", "forward_only", "description", "_cache")
-    _hidden = frozenset({"_cache"})
-    _uncompared = frozenset({"_cache"})
     name: str
     root: Path
     table_prefix: str
-    forward_only: bool
-    description: str
-
-    def __init__(self, name: str, root: Path, table_prefix: str, forward_only: bool = False,
-                 description: str = "", _cache: dict | None = None):
-        self._set(name=name, root=root, table_prefix=table_prefix, forward_only=forward_only,
-                  description=description, _cache={} if _cache is None else _cache)
+    forward_only: bool = False
+    description: str = ""
+    migrations_dir: Path | None = None
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def tracking_table(self) -> str:
@@ -233,21 +243,20 @@ class Service(Record):
         if not folders:
             raise UsageError(f"service {self.name!r} ships no migrations for dialect {dialect!r} "
                              f"(no folder {self.root / dialect})")
+        base = self.migrations_dir or self.root
         merged: dict[int, dict] = {}
-        prefixes: dict[Path, str] = {}
         for folder in folders:
+            inside(folder, base)
             merged.update(_scan_folder(folder))
-            prefixes[folder] = os.path.join(folder, "")
         out = []
         for version in sorted(merged):
             entry = merged[version]
             folder = entry["folder"]
-            prefix = prefixes[folder]
-            down = _read_in_folder(folder, prefix, entry["down"]) if "down" in entry else None
+            down = _read_in_folder(folder, entry["down"], base) if "down" in entry else None
             if down is not None and self.forward_only:
                 raise UsageError(f"{folder / entry['down']}: service {self.name!r} is forward_only "
                                  "but ships a down migration")
-            out.append(Migration(version, entry["title"], _read_in_folder(folder, prefix, entry["up"]), down))
+            out.append(Migration(version, entry["title"], _read_in_folder(folder, entry["up"], base), down))
         return out
 
     def latest_version(self, dialect: str) -> int:
@@ -260,65 +269,38 @@ def snake_case(name: str) -> str:
     return name.lower()
 
 
-# A line of the TOML that service.toml files hold: blank, a comment, or a bare key set to a
-# basic string without escapes or to a boolean (with an optional comment). Characters TOML
-# forbids (control characters but tab) are left out, so tomllib sees what this does not take.
-_SIMPLE_TOML_LINE = lazy_re(
-    r'[ \t]*(?:(?P<key>[A-Za-z0-9_-]+)[ \t]*=[ \t]*'
-    r'(?:"(?P<str>[^"\\\x00-\x08\x0a-\x1f\x7f]*)"|(?P<bool>true|false))[ \t]*)?'
-    r'(?:#[^\x00-\x08\x0a-\x1f\x7f]*)?')
-
-
-def _simple_toml(text: str) -> dict | None:
-    """``text`` parsed when every line is one of those above and no key repeats (what
-    tomllib returns for it), else None: then tomllib, its import deferred to that case,
-    parses it or names the error."""
-    data: dict = {}
-    for line in text.split("\n"):
-        m = _SIMPLE_TOML_LINE.fullmatch(line)
-        if m is None:
-            return None
-        key = m["key"]
-        if key is None:
-            continue
-        if key in data:
-            return None
-        data[key] = m["str"] if m["str"] is not None else m["bool"] == "true"
-    return data
-
-
-def _read_service_toml(root: Path) -> dict:
+def _read_service_toml(root: Path, base: Path) -> dict:
     path = root / "service.toml"
     if not path.is_file():
         return {}
+    inside(path, base)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: invalid TOML: {exc}") from None
-    data = _simple_toml(text)
-    if data is None:
-        import tomllib
-
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"{path}: invalid TOML: {exc}") from None
+        data = read_toml(path)
+    except ValueError as exc:
+        raise UsageError(f"{path}: {exc}") from None
     unknown = set(data) - SERVICE_KEYS
     if unknown:
         raise UsageError(f"{path}: unknown key(s) {', '.join(sorted(unknown))} "
                          f"(known: {', '.join(sorted(SERVICE_KEYS))})")
+    for key in ("description", "tracking_table"):
+        if key in data and not isinstance(data[key], str):
+            raise UsageError(f"{path}: {key} must be a string")
     if "forward_only" in data and not isinstance(data["forward_only"], bool):
         raise UsageError(f"{path}: forward_only must be true or false")
     return data
 
 
-def load_service(name: str, root: Path) -> Service:
-    data = _read_service_toml(root)
+def load_service(name: str, root: Path, migrations_dir: Path | None = None) -> Service:
+    data = _read_service_toml(root, migrations_dir or root)
     prefix = data["table_prefix"] if "table_prefix" in data else snake_case(name)
     if not isinstance(prefix, str) or not PREFIX.fullmatch(prefix):
-        raise UsageError(f"service {name!r}: invalid table prefix {prefix!r} "
-                         "(must match [a-z_][a-z0-9_]{0,40})")
-    return Service(name, root, prefix, data.get("forward_only", False), str(data.get("description", "")))
+        shown = repr(prefix) if isinstance(prefix, str) else reprlib.repr(prefix)
+        raise UsageError(f"service {name!r}: invalid table prefix {shown} (must match [a-z_][a-z0-9_]{{0,40}})")
+    if data.get("tracking_table", f"{prefix}_migrations") != f"{prefix}_migrations":
+        raise UsageError(f"{root / 'service.toml'}: tracking_table {reprlib.repr(data['tracking_table'])} "
+                         f"must be '{prefix}_migrations': the tracking table is named after table_prefix")
+    return Service(name, root, prefix, data.get("forward_only", False), data.get("description", ""),
+                   migrations_dir)
 
 
 def _is_service_dir(path: Path) -> bool:
@@ -345,15 +327,30 @@ def _unreadable(exc: OSError, fallback: Path) -> UsageError:
     return UsageError(f"{exc.filename or fallback}: cannot read the migrations: {exc.strerror}")
 
 
+def _distinct_prefixes(services: list[Service]) -> None:
+    """Two services with one table prefix would read and write each other's tracking rows."""
+    seen: dict[str, Service] = {}
+    for service in services:
+        other = seen.setdefault(service.table_prefix, service)
+        if other is not service:
+            raise UsageError(f"services {other.name!r} and {service.name!r} have the same table prefix "
+                             f"{service.table_prefix!r}: give one of them its own table_prefix in "
+                             f"{service.root / 'service.toml'}")
+
+
+def _load_all(migrations_dir: Path) -> list[Service]:
+    services = [load_service(n, p, migrations_dir) for n, p in discover(migrations_dir).items()]
+    _distinct_prefixes(services)
+    return services
+
+
 def select_service(migrations_dir: Path, name: str | None) -> Service:
+    """The service ``name`` (may be None when the directory holds one), after the whole
+    directory was checked (every service.toml, distinct table prefixes)."""
     try:
-        return _select_service(migrations_dir, name)
+        services = {s.name: s for s in _load_all(migrations_dir)}
     except OSError as exc:
         raise _unreadable(exc, migrations_dir) from None
-
-
-def _select_service(migrations_dir: Path, name: str | None) -> Service:
-    services = discover(migrations_dir)
     if name is None:
         if len(services) != 1:
             raise UsageError(f"--service is required: {migrations_dir} holds "
@@ -361,11 +358,11 @@ def _select_service(migrations_dir: Path, name: str | None) -> Service:
         name = next(iter(services))
     if name not in services:
         raise UsageError(f"unknown service {name!r} (available: {', '.join(services) or 'none'})")
-    return load_service(name, services[name])
+    return services[name]
 
 
 def all_services(migrations_dir: Path) -> list[Service]:
     try:
-        return [load_service(n, p) for n, p in discover(migrations_dir).items()]
+        return _load_all(migrations_dir)
     except OSError as exc:
         raise _unreadable(exc, migrations_dir) from None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 
-from migrator._lazy import lazy_re
 from migrator._record import Record
 
 _COMMON = r"""
@@ -41,20 +40,18 @@ _STRINGS = {
 """,
 }
 _FLAGS = re.VERBOSE | re.IGNORECASE | re.DOTALL
-# Compiled on first use (migrator._lazy): a command that splits nothing, such as a no-op
-# ``up``, does not pay for compiling them at every start.
-_TOKENS = {d: lazy_re(_COMMON + s, _FLAGS) for d, s in _STRINGS.items()}
+_TOKENS = {d: re.compile(_COMMON + s, _FLAGS) for d, s in _STRINGS.items()}
 _LEADING = {
-    "postgres": lazy_re(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL),
-    "mysql": lazy_re(r"(?:\s+|--[^\n]*|\#[^\n]*|/\*.*?\*/)*", re.DOTALL),
+    "postgres": re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL),
+    "mysql": re.compile(r"(?:\s+|--[^\n]*|\#[^\n]*|/\*.*?\*/)*", re.DOTALL),
 }
 _LEADING["sqlite"] = _LEADING["postgres"]
-_COMPOUND = lazy_re(
+_COMPOUND = re.compile(
     r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:TEMP(?:ORARY)?\s+)?"
     r"(?:AGGREGATE\s+)?(?:TRIGGER|PROCEDURE|FUNCTION|EVENT)\b",
     re.IGNORECASE,
 )
-_NEXT_WORD = lazy_re(r"\s*([A-Za-z_]+)")
+_NEXT_WORD = re.compile(r"\s*([A-Za-z_]+)")
 _CLOSERS = {"IF", "LOOP", "WHILE", "REPEAT", "CASE"}
 
 

@@ -9,7 +9,10 @@ from datetime import datetime, timezone
 from functools import cache
 
 from migrator._record import Record
+from migrator.errors import UsageError
 from migrator.source import Migration, Service
+
+OWNER_EVENT = "MIGRATION_TRACKING_OWNER"  # detail {"service": name}: whose tables these are
 
 
 @cache
@@ -153,3 +156,29 @@ class Tracker:
         return self.db.query(
             f"SELECT id, event, version, created_at, detail FROM {self.events} ORDER BY id DESC LIMIT {int(limit)}"
         )
+
+    # -- owner: the service whose rows these are (two services must never share them) --------
+    def owner(self) -> str | None:
+        """The service recorded as owning these tables (the first OWNER_EVENT), or None:
+        no tables yet, or tables of an earlier release that recorded no owner."""
+        if not self.db.table_exists(self.service.events_table):
+            return None
+        found = self.db.query(f"SELECT detail FROM {self.events} WHERE event = ? ORDER BY id LIMIT 1",
+                              (OWNER_EVENT,))
+        return json.loads(found[0][0]).get("service") if found else None
+
+    def check_owner(self) -> str | None:
+        """The recorded owner; refuses (exit 2) tables that another service owns, one that
+        uses the same table prefix (in another migrations directory or image)."""
+        owner = self.owner()
+        if owner is not None and owner != self.service.name:
+            raise UsageError(
+                f"tracking table {self.service.tracking_table} belongs to service {owner!r}, not "
+                f"{self.service.name!r}: both use the table prefix {self.service.table_prefix!r}",
+                hint=f"give service {self.service.name!r} its own table_prefix in "
+                     f"{self.service.root / 'service.toml'}")
+        return owner
+
+    def record_owner(self) -> None:
+        """Record this service as the owner (once, under the migration lock, tables created)."""
+        self.event(OWNER_EVENT, service=self.service.name)

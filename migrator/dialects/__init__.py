@@ -2,19 +2,52 @@
 
 from __future__ import annotations
 
+import time
+
+from migrator import log
 from migrator.config import DSN
+from migrator.errors import DatabaseError, DatabaseUnreachable
+
+FIRST_RETRY_DELAY = 0.5  # seconds; doubled after each refused attempt, up to MAX_RETRY_DELAY
+MAX_RETRY_DELAY = 5.0
 
 
-def open_database(dsn: DSN, *, ddl_lock_timeout: float = 5.0):
-    """Connect and return the dialect object for ``dsn`` (drivers are imported lazily)."""
-    if dsn.dialect == "sqlite":
+def dialect_class(dialect: str):
+    if dialect == "sqlite":
         from migrator.dialects.sqlite import SQLite as cls
-    elif dsn.dialect == "mysql":
+    elif dialect == "mysql":
         from migrator.dialects.mysql import MySQL as cls
-    elif dsn.dialect == "cockroach":
+    elif dialect == "cockroach":
         from migrator.dialects.cockroach import Cockroach as cls
     else:
         from migrator.dialects.postgres import Postgres as cls
-    db = cls(dsn, ddl_lock_timeout=ddl_lock_timeout)
-    db.connect()
-    return db
+    return cls
+
+
+def open_database(dsn: DSN, *, ddl_lock_timeout: float = 5.0, connect_timeout: float = 0.0):
+    """Connect and return the dialect object for ``dsn`` (drivers are imported lazily).
+
+    A server that does not answer yet (refused, name not resolved) is tried again with
+    backoff until ``connect_timeout`` seconds have passed, each attempt logged; a server
+    that answers no (wrong password, unknown database) fails at once."""
+    cls = dialect_class(dsn.dialect)
+    deadline = time.monotonic() + connect_timeout
+    attempt = 1
+    while True:
+        db = cls(dsn, ddl_lock_timeout=ddl_lock_timeout)
+        try:
+            db.connect()
+            return db
+        except DatabaseUnreachable as exc:
+            delay = min(FIRST_RETRY_DELAY * 2 ** (attempt - 1), MAX_RETRY_DELAY, deadline - time.monotonic())
+            if connect_timeout <= 0:
+                raise
+            if delay <= 0:
+                raise DatabaseError(f"database still unreachable after --connect-timeout {connect_timeout:g}s "
+                                    f"({attempt} attempts): {exc.message}",
+                                    hint="check that the database is up and reachable from here, "
+                                         "or raise --connect-timeout") from None
+            log.get().warning("MIGRATION_CONNECT_RETRY", attempt=attempt, delay=round(delay, 2),
+                              error=exc.message, message="database not reachable yet: retrying")
+            time.sleep(delay)
+            attempt += 1

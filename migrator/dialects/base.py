@@ -8,12 +8,13 @@ sent as written.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 
 from migrator.config import DSN
-from migrator.errors import DatabaseError, LockTimeout
+from migrator.errors import DatabaseError, DatabaseUnreachable, LockTimeout
 
 LOCK_POLL_SECONDS = 0.2
 
@@ -188,9 +189,9 @@ class Database:
         only PostgreSQL has them (a failed ``CREATE INDEX CONCURRENTLY`` leaves one)."""
         return set()
 
-    def missing_grants(self, tracking_table: str) -> list[str]:
-        """What this database user lacks to read ``tracking_table`` and to see every object of
-        the schema in the catalog, each as the GRANT that fixes it; empty when nothing lacks."""
+    def missing_grants(self, tables: Sequence[str]) -> list[str]:
+        """What this database user lacks to read the migrator's ``tables`` and to see every object
+        of the schema in the catalog, each as the GRANT that fixes it; empty when nothing lacks."""
         return []
 
     def ddl_lock_statements(self) -> list[str]:
@@ -201,10 +202,28 @@ class Database:
         text = str(exc).strip().splitlines()
         return text[0] if text else exc.__class__.__name__
 
+    def unreachable(self, exc: BaseException) -> bool:
+        """Whether a failed connect means the server did not answer (worth retrying), as
+        opposed to a server that answered no."""
+        return False
+
     def connection_error(self, exc: BaseException) -> DatabaseError:
-        return DatabaseError(
-            f"cannot connect to {self.name} at {self.dsn.address}: {self.describe_error(exc)}"
-        )
+        cls = DatabaseUnreachable if self.unreachable(exc) else DatabaseError
+        return cls(f"cannot connect to {self.name} at {self.dsn.address}: {self.describe_error(exc)}")
+
+
+def accepts_connections(family: int, address, timeout: float = 5.0) -> bool:
+    """Whether ``address`` resolves and something accepts a connection there."""
+    try:
+        if family == socket.AF_UNIX:
+            with socket.socket(socket.AF_UNIX) as probe:
+                probe.settimeout(timeout)
+                probe.connect(address)
+        else:
+            socket.create_connection(address, timeout=timeout).close()
+    except OSError:  # socket.gaierror (name not resolved), refused, timed out, no such socket
+        return False
+    return True
 
 
 def filter_names(names: Iterable[str] | None) -> list[str] | None:

@@ -51,11 +51,10 @@ class Cockroach(Postgres):
         import psycopg
 
         stop = self._renew_stop = threading.Event()
-        conninfo = self.conn.info.dsn
-        password = self.dsn.password
+        conninfo = self.conninfo()
 
         def renew() -> None:
-            with psycopg.connect(conninfo, password=password, autocommit=True) as conn:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
                 while not stop.wait(LEASE_SECONDS / 3):
                     conn.execute(f"UPDATE {self.lock_table(key)} SET expires_at = now() + %s * INTERVAL '1 second' "
                                  "WHERE id = 1 AND holder = %s", (LEASE_SECONDS, self.holder))

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from migrator.catalog import relation_of
 from migrator.dialects.base import Database, filter_names
+from migrator.errors import UsageError
 
 _TABLES = ("SELECT CONCAT(CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN 'sequence' "
            "ELSE 'table' END, ':', LOWER(TABLE_NAME)) FROM information_schema.TABLES "
@@ -26,7 +27,58 @@ _CONSTRAINTS = ("SELECT CONCAT('constraint:', LOWER(TABLE_NAME), '.', LOWER(CONS
                 "FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE(){f}")
 # SHOW GRANTS lines that give a privilege on every table of a schema: ON *.* or ON `db`.*
 _SCHEMA_GRANT = re.compile(r"^GRANT (?P<privileges>.+?) ON (?P<schema>\*|`(?:[^`]|``)+`)\.\* TO ")
-_TLS_ON = {"true", "1", "skip-verify", "preferred", "required", "verify_ca", "verify_identity"}
+# The Go driver's (go-sql-driver/mysql) own DSN parameters. These the migrator honours:
+DRIVER_OPTIONS = ("tls", "charset", "collation", "timeout", "readTimeout", "writeTimeout")
+# These shape how a Go program reads results or authenticates; they are accepted, so a DSN
+# written for the Go driver works as it is, and change nothing here:
+GO_CLIENT_OPTIONS = ("allowAllFiles", "allowCleartextPasswords", "allowFallbackToPlaintext",
+                     "allowNativePasswords", "allowOldPasswords", "checkConnLiveness", "clientFoundRows",
+                     "columnsWithAlias", "compress", "connectionAttributes", "interpolateParams", "loc",
+                     "maxAllowedPacket", "multiStatements", "parseTime", "rejectReadOnly", "serverPubKey",
+                     "timeTruncate")
+# ... and the credentials, in any case (a later value wins over the userinfo, as in libpq).
+CREDENTIALS = ("user", "password")
+# Every other parameter sets a session variable (SET SESSION name = value), as the Go driver
+# does; never one of these, which touch the account, the server, replication or what the
+# migrator itself manages (autocommit, lock_wait_timeout from --ddl-lock-timeout):
+_NEVER_SET = re.compile(r".*password.*|authentication.*|autocommit|lock_wait_timeout|sql_log_bin|binlog_.*"
+                        r"|skip_replication|server_id|gtid_.*|wsrep.*|pseudo_.*", re.IGNORECASE)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+TLS_MODES = ("true", "false", "skip-verify", "preferred")
+_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+# the server's answers to a SET SESSION that is not the DSN's to make: unknown variable,
+# GLOBAL-only, read-only, wrong value, wrong type, not allowed to this user
+_REJECTED_VARIABLE = {1193, 1229, 1238, 1231, 1232, 1227}
+# ... and to the collation (unknown, or not of the character set)
+_REJECTED_COLLATION = {1273, 1253}
+
+
+def _option_error(name: str, value: str, expected: str) -> UsageError:
+    return UsageError(f"invalid DSN option: {name}={value!r} (expected {expected})")
+
+
+def _seconds(name: str, value: str) -> float:
+    """A Go duration (``10s``, ``1m30s``, ``500ms``) in seconds, more than zero."""
+    if not _DURATION.fullmatch(value):
+        raise _option_error(name, value, "a duration such as 10s or 500ms")
+    seconds = sum(float(n) * _UNITS[u] for n, u in re.findall(r"([0-9.]+)(ns|us|µs|ms|s|m|h)", value))
+    if not 0 < seconds <= 31536000:
+        raise _option_error(name, value, "a duration from 1ms to 1 year")
+    return seconds
+
+
+def _session_value(text: str) -> str | int:
+    """The Go form quotes string values (``sql_mode='ANSI'``): the quotes go, the value is
+    bound (escaped by the driver), never spliced into the SQL. Digits are a number
+    (``foreign_key_checks=0``)."""
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return text[1:-1]
+    return int(text) if re.fullmatch(r"-?[0-9]{1,18}", text) else text
+# PyMySQL's client errors for a server that did not answer: CR_CONN_HOST_ERROR (refused,
+# unreachable, or a name that did not resolve) and CR_UNKNOWN_HOST
+_UNREACHABLE = {2003, 2005}
+LOCK_WAIT_MAX = 31536000  # lock_wait_timeout's largest value (one year), on MySQL and MariaDB
 
 
 class MySQL(Database):
@@ -43,39 +95,96 @@ class MySQL(Database):
     def db_time(self, moment):
         return moment.replace(tzinfo=None)  # DATETIME has no zone: stored as UTC
 
-    def _ssl(self) -> dict | None:
-        params = {k.lower(): v.lower() for k, v in self.dsn.params}
-        mode = params.get("tls") or params.get("ssl-mode") or params.get("sslmode")
-        if mode not in _TLS_ON:
-            return None
-        context = ssl.create_default_context()
-        if mode in ("skip-verify", "preferred", "required"):
+    def tls_options(self) -> dict:
+        """PyMySQL's TLS arguments for the DSN's ``tls``. Without it, none (the Go driver's
+        default, said explicitly: PyMySQL would otherwise try unverified TLS whenever the server
+        offers it, and building that context, loading the CA bundle, cost 50 ms of every start)."""
+        value = self.dsn.param("tls")
+        mode = "false" if value is None else value.lower()
+        if mode not in TLS_MODES:
+            raise _option_error("tls", value, "true, false, skip-verify or preferred")
+        if mode == "false":
+            return {"ssl_disabled": True}
+        if mode == "preferred":  # PyMySQL's own mode: unverified TLS when offered, else plain text
+            return {}
+        context = ssl.create_default_context()  # tls=true: a certificate the system trusts, for this host
+        if mode == "skip-verify":
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
-        return {"ssl": context}
+        return {"ssl": context}  # required: a server without TLS is a connection error
+
+    def driver_options(self) -> dict:
+        from pymysql.charset import charset_by_name
+
+        d = self.dsn
+        options = {"charset": "utf8mb4", "connect_timeout": 10}
+        if d.param("charset"):
+            charset = d.param("charset").split(",")[0]  # the Go driver tries a list in order
+            if charset_by_name(charset) is None:
+                raise _option_error("charset", charset, "a MySQL character set such as utf8mb4")
+            options["charset"] = charset
+        if d.param("collation"):
+            options["collation"] = d.param("collation")
+        for name, key in (("timeout", "connect_timeout"), ("readTimeout", "read_timeout"),
+                          ("writeTimeout", "write_timeout")):
+            if d.param(name) is not None:
+                options[key] = _seconds(name, d.param(name))
+        return options
+
+    def session_variables(self) -> list[tuple[str, str | int]]:
+        """The DSN's parameters that are not driver options: session variables, checked."""
+        known = set(DRIVER_OPTIONS) | set(GO_CLIENT_OPTIONS)
+        found = []
+        for name, value in self.dsn.params:
+            if name in known or name.lower() in CREDENTIALS:
+                continue
+            if not _IDENTIFIER.fullmatch(name):
+                raise UsageError(f"invalid DSN option: {name!r} is neither a driver option nor a variable name")
+            if _NEVER_SET.fullmatch(name):
+                raise UsageError(f"invalid DSN option: {name!r}: the DSN sets only session variables that "
+                                 "leave the account, the server and the migrator's own settings alone")
+            found.append((name, _session_value(value)))
+        return found
 
     def connect(self) -> None:
         import pymysql
-
-        d = self.dsn
         from pymysql.constants import CLIENT
 
-        kwargs = dict(user=d.user or "", password=d.password or "", database=d.database,
-                      autocommit=True, connect_timeout=10, charset="utf8mb4",
-                      client_flag=CLIENT.MULTI_STATEMENTS)
+        d = self.dsn
+        variables = self.session_variables()  # checked before connecting
+        kwargs = dict(user=d.param("user", any_case=True) or d.user or "",
+                      password=d.param("password", any_case=True) or d.password or "",
+                      database=d.database, autocommit=True, client_flag=CLIENT.MULTI_STATEMENTS,
+                      **self.driver_options(), **self.tls_options())
         kwargs.update(unix_socket=d.socket) if d.socket else kwargs.update(host=d.host, port=d.port)
-        # No TLS unless the DSN asks (the Go driver's tls=false default). Said explicitly:
-        # PyMySQL 1.2 otherwise tries TLS whenever the server offers it, unverified, and
-        # building that context (loading the CA bundle) cost 50 ms of every start.
         try:
-            self.conn = pymysql.connect(**kwargs, **(self._ssl() or {"ssl_disabled": True}))
+            self.conn = pymysql.connect(**kwargs)
         except pymysql.Error as exc:
-            raise self.connection_error(exc) from None
+            raise self._rejected("collation", exc, _REJECTED_COLLATION) or self.connection_error(exc) from None
+        for name, value in variables:
+            try:
+                self.query(f"SET SESSION {self.quote(name)} = ?", (value,))
+            except pymysql.Error as exc:
+                self.close()
+                raise self._rejected(name, exc, _REJECTED_VARIABLE) or self.connection_error(exc) from None
         for statement in self.ddl_lock_statements():
             self.run_script_statement(statement)
 
+    def _rejected(self, name: str, exc: BaseException, codes: set[int]) -> UsageError | None:
+        """The server's refusal of a DSN parameter, as a usage error."""
+        args = getattr(exc, "args", ())
+        if args and args[0] in codes:
+            return UsageError(f"invalid DSN option: {name}: {self.describe_error(exc)}")
+        return None
+
+    def unreachable(self, exc: BaseException) -> bool:
+        return bool(exc.args) and exc.args[0] in _UNREACHABLE
+
     def ddl_lock_statements(self) -> list[str]:
-        return [f"SET SESSION lock_wait_timeout = {max(1, math.ceil(self.ddl_lock_timeout))}"]
+        """Whole seconds, at least 1; 0 is no limit, as on PostgreSQL: the variable's maximum."""
+        wait = self.ddl_lock_timeout
+        seconds = LOCK_WAIT_MAX if wait == 0 else min(LOCK_WAIT_MAX, max(1, math.ceil(wait)))
+        return [f"SET SESSION lock_wait_timeout = {seconds}"]
 
     def lock_name(self, key: str) -> str:
         name = f"migrator:{self.dsn.database}:{key}"
@@ -138,7 +247,7 @@ class MySQL(Database):
             found = {o for o in found if not (o.startswith("column:") and relation_of(o) in views)}
         return found if kinds is None else {o for o in found if o.split(":", 1)[0] in kinds}
 
-    def missing_grants(self, tracking_table: str) -> list[str]:
+    def missing_grants(self, tables: Sequence[str]) -> list[str]:
         """information_schema shows a user only the tables it holds a privilege on, and MariaDB
         lists their constraints only to a user with a privilege beyond SELECT: verification needs
         SELECT and one more privilege (SHOW VIEW is the harmless one) on the whole schema, or what

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 from collections.abc import Iterable, Sequence
 
-from migrator.dialects.base import Database, filter_names
+from migrator import log
+from migrator.dialects.base import Database, accepts_connections, filter_names
 from migrator.errors import UsageError
 
 # One row per relation: its own object, then its columns, indexes and constraints, as a
@@ -40,12 +42,25 @@ WHERE NOT x.indisvalid AND c.relnamespace = current_schema()::regnamespace
 # (without it the schema drops out of current_schema()) and SELECT on the tracking table.
 _ACCESS = """
 SELECT current_user, current_schema(), current_setting('search_path'),
-       (SELECT has_table_privilege(c.oid, 'SELECT') FROM pg_class c
-        WHERE c.relname = %(table)s AND c.relnamespace = current_schema()::regnamespace)
+       ARRAY(SELECT c.relname FROM pg_class c
+             WHERE c.relname = ANY(%(tables)s) AND c.relnamespace = current_schema()::regnamespace
+               AND NOT has_table_privilege(c.oid, 'SELECT') ORDER BY c.relname)
 """
 
 
 _SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+
+def _is_loopback(host: str, hostaddr: str) -> bool:
+    """A unix socket, ``localhost`` or a loopback address (the one connected to, when known)."""
+    import ipaddress
+
+    if host.startswith("/") or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostaddr or host).is_loopback
+    except ValueError:
+        return False
 
 
 def advisory_key(text: str) -> int:
@@ -62,32 +77,61 @@ class Postgres(Database):
     def connect(self) -> None:
         import psycopg
 
-        d = self.dsn
-        kwargs = dict(d.params)
-        password = kwargs.pop("password", None) or d.password
-        kwargs.setdefault("application_name", "migrator")
-        kwargs.setdefault("connect_timeout", "10")
-        if kwargs.get("sslmode", "prefer") not in _SSLMODES:
-            raise UsageError(f"invalid DSN option: sslmode={kwargs['sslmode']!r} "
-                             f"(expected one of {', '.join(sorted(_SSLMODES))})")
-        if d.socket:
-            kwargs["host"] = d.socket
-        else:
-            kwargs.update(host=d.host, port=d.port)
         try:
-            self.conn = psycopg.connect(
-                dbname=d.database, user=d.user, password=password, autocommit=True,
-                prepare_threshold=None, **kwargs
-            )
+            self.conn = psycopg.connect(self.conninfo(), autocommit=True, prepare_threshold=None)
         except psycopg.ProgrammingError as exc:
             raise UsageError(f"invalid DSN option: {self.describe_error(exc)}") from None
         except psycopg.Error as exc:
             raise self.connection_error(exc) from None
+        self.warn_if_unencrypted()
         for statement in self.ddl_lock_statements():
             self.run_script_statement(statement)
 
+    def conninfo(self) -> str:
+        """The libpq connection string: the DSN's parts, then its query parameters as libpq
+        takes them from a URI (``user``, ``password`` included: a later value wins)."""
+        from psycopg.conninfo import make_conninfo
+        from psycopg.pq import Conninfo
+
+        d = self.dsn
+        keywords = {o.keyword.decode() for o in Conninfo.get_defaults()}
+        unknown = sorted({k for k, _ in d.params} - keywords)
+        if unknown:
+            raise UsageError(f"invalid DSN option: {unknown[0]!r} is not a libpq connection parameter")
+        options = {"host": d.socket or d.host, "port": d.port, "dbname": d.database, "user": d.user,
+                   "password": d.password, "application_name": "migrator", "connect_timeout": "10"}
+        options.update(d.params)
+        if options.get("sslmode", "prefer") not in _SSLMODES:
+            raise UsageError(f"invalid DSN option: sslmode={options['sslmode']!r} "
+                             f"(expected one of {', '.join(sorted(_SSLMODES))})")
+        return make_conninfo("", **options)
+
+    def warn_if_unencrypted(self) -> None:
+        """libpq's default sslmode (prefer) falls back to plain text without a word: say it
+        when the server is not on this machine."""
+        info = self.conn.info
+        if self.conn.pgconn.ssl_in_use or _is_loopback(info.host, info.hostaddr):
+            return
+        log.get().warning("MIGRATION_CONNECTION_UNENCRYPTED", host=info.host, port=info.port,
+                          message=f"the connection to {info.host}:{info.port} is not encrypted: "
+                                  "add sslmode=verify-full (or require) to the DSN")
+
+    def unreachable(self, exc: BaseException) -> bool:
+        """libpq reports every failed connect without a SQLSTATE, the server's own refusals
+        (28P01 wrong password, 3D000 unknown database) included (psycopg issue #1188): a
+        failure is the server not answering when its address does not accept connections."""
+        import psycopg
+
+        if not isinstance(exc, psycopg.OperationalError) or exc.sqlstate is not None:
+            return False
+        d = self.dsn
+        if d.socket:
+            return not accepts_connections(socket.AF_UNIX, f"{d.socket}/.s.PGSQL.{d.port or 5432}")
+        return not accepts_connections(socket.AF_INET, (d.host, d.port))
+
     def ddl_lock_statements(self) -> list[str]:
-        statements = [f"SET lock_timeout = '{int(self.ddl_lock_timeout * 1000)}ms'"]
+        # 0 is PostgreSQL's own "no limit"; the setting's largest value is INT_MAX ms
+        statements = [f"SET lock_timeout = '{min(int(self.ddl_lock_timeout * 1000), 2**31 - 1)}ms'"]
         if self.conn is not None and self.conn.info.server_version >= 140000:
             # a runner killed mid-statement: its backend notices within 1 s, aborts and frees the lock
             statements.append("SET client_connection_check_interval = '1s'")
@@ -136,16 +180,14 @@ class Postgres(Database):
             return set()
         return {row[0] for row in self.query(_INVALID_INDEXES.replace("%(names)s", "?"), (wanted,))}
 
-    def missing_grants(self, tracking_table: str) -> list[str]:
-        user, schema, search_path, can_select = self.query(
-            _ACCESS.replace("%(table)s", "?"), (tracking_table,))[0]
+    def missing_grants(self, tables: Sequence[str]) -> list[str]:
+        user, schema, search_path, unreadable = self.query(
+            _ACCESS.replace("%(tables)s", "?"), (list(tables),))[0]
         if schema is None:
             return [f"GRANT USAGE ON SCHEMA {self.quote(s)} TO {self.quote(user)}"
                     for s in self._search_path_schemas(search_path, user)[:1]] or [
                 f"a schema of search_path ({search_path}) to exist, with USAGE for {self.quote(user)}"]
-        if can_select is False:
-            return [f"GRANT SELECT ON {self.quote(schema)}.{self.quote(tracking_table)} TO {self.quote(user)}"]
-        return []
+        return [f"GRANT SELECT ON {self.quote(schema)}.{self.quote(t)} TO {self.quote(user)}" for t in unreadable]
 
     def _search_path_schemas(self, search_path: str, user: str) -> list[str]:
         """The existing schemas search_path names, in its order."""

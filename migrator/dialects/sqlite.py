@@ -23,6 +23,8 @@ _UNIQUE = ("SELECT lower(m.name), il.name, lower(ii.name) FROM sqlite_master m, 
            "pragma_index_list(m.name) il, pragma_index_info(il.name) ii "
            "WHERE m.type = 'table' AND il.origin = 'u'{f} ORDER BY 1, 2, ii.seqno")
 
+BUSY_TIMEOUT_MAX = (2**31 - 1) // 1000  # seconds: sqlite3_busy_timeout takes an int of milliseconds
+
 
 class SQLite(Database):
     name = "sqlite"
@@ -39,6 +41,13 @@ class SQLite(Database):
         return moment.isoformat(timespec="microseconds")
 
     @property
+    def busy_timeout(self) -> float:
+        """--ddl-lock-timeout as SQLite's busy timeout (whole milliseconds in a C int); 0 is
+        no limit, as on PostgreSQL: the largest value."""
+        wait = self.ddl_lock_timeout
+        return BUSY_TIMEOUT_MAX if wait == 0 else min(wait, BUSY_TIMEOUT_MAX)
+
+    @property
     def path(self) -> str:
         return self.dsn.database
 
@@ -49,7 +58,7 @@ class SQLite(Database):
             raise DatabaseError(f"cannot open SQLite database {self.path}: "
                                 f"directory {Path(self.path).parent} does not exist")
         try:
-            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=self.ddl_lock_timeout)
+            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
             self.conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot open SQLite database {self.path}: {exc}") from None

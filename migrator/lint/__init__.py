@@ -1,4 +1,4 @@
-"""``migrator lint`` (SPEC section 8): migrations that would block writes on a large table.
+"""``migrator lint``: migrations that would block writes on a large table.
 
 PostgreSQL and CockroachDB files go through the real ``squawk`` linter when it is
 installed (only its lock, rewrite and validation rules count, see

@@ -121,8 +121,8 @@ CATALOGUE: dict[str, dict[str, RuleText]] = {
     "backfill-in-migration": {"*": RuleText(
         "an UPDATE or DELETE of an existing table locks every matched row until the migration "
         "commits: writers of those rows wait, and a large table makes the deploy hook run for minutes",
-        "move the data change into a backfill (migrations/<service>/backfills/<name>.toml, SPEC "
-        "section 7): small key-range batches outside the hook")},
+        "move the data change into a backfill (migrations/<service>/backfills/<name>.toml): "
+        "small key-range batches outside the hook")},
     "drop-column-without-deprecation": {"*": RuleText(
         "the previous release still reads and writes the column while the new one rolls out: its "
         "queries fail as soon as the column is gone",
@@ -152,8 +152,9 @@ CATALOGUE: dict[str, dict[str, RuleText]] = {
     "alter-without-online-algorithm": {"mysql": RuleText(
         "without an explicit algorithm MySQL/MariaDB silently fall back to a table copy "
         "(ALGORITHM=COPY) that blocks writes whenever the change cannot be done in place",
-        "append `, ALGORITHM=INSTANT` (metadata only) or `, ALGORITHM=INPLACE, LOCK=NONE`: the server "
-        "then refuses the change instead of blocking writes")},
+        "append `, ALGORITHM=INSTANT` (metadata only) or `, ALGORITHM=INPLACE, LOCK=NONE` to the ALTER "
+        "TABLE: the server then refuses the change instead of blocking writes; add a column last "
+        "(no AFTER/FIRST) to keep it instant")},
     "lint-ignore-without-reason": {"*": RuleText(
         "a silenced finding needs a recorded reason for the reviewer; this ignore is not applied",
         "write `-- migrator:lint-ignore <rule>[,<rule>] reason: <why it is safe here>`")},
@@ -180,7 +181,7 @@ SQUAWK_KEPT = frozenset(CATALOGUE) - OWN_RULES
 # this rule always comes from the built-in check (squawk's copy is dropped to avoid doubles).
 BUILTIN_ALWAYS = frozenset({"ban-concurrent-index-creation-in-transaction"})
 
-# Why some squawk rules are not findings (SPEC section 8); documentation for the allowlist.
+# Why some squawk rules are not findings; documentation for the allowlist.
 SQUAWK_DROPPED: dict[str, str] = {
     "prefer-text-field": "style (varchar vs text)",
     "prefer-bigint-over-int": "style (column width)",
@@ -192,9 +193,9 @@ SQUAWK_DROPPED: dict[str, str] = {
     "prefer-timestamptz": "older name of prefer-timestamp-tz",
     "ban-char-field": "data-type advice, no lock",
     "require-enum-value-ordering": "style (enum order), no lock",
-    "require-lock-timeout": "the migrator sets lock_timeout itself (SPEC section 6)",
-    "require-statement-timeout": "timeouts are the migrator's job (SPEC section 6)",
-    "require-timeout-settings": "timeouts are the migrator's job (SPEC section 6)",
+    "require-lock-timeout": "the migrator sets lock_timeout itself (--ddl-lock-timeout)",
+    "require-statement-timeout": "timeouts are the migrator's job (--ddl-lock-timeout)",
+    "require-timeout-settings": "timeouts are the migrator's job (--ddl-lock-timeout)",
     "ban-drop-column": "replaced by drop-column-without-deprecation, which honours "
                        "`-- migrator:deprecates` (expand/contract)",
     "ban-drop-table": "compatibility, not a lock: the table's lock is held only briefly",
@@ -205,6 +206,18 @@ SQUAWK_DROPPED: dict[str, str] = {
     "unused-ignore": "about squawk's own ignore comments, which migrations do not use",
     "require-table-schema": "style",
     "syntax-error": "not a lock rule; a file squawk cannot parse is checked by the built-in rules",
+}
+
+
+# The online forms of the index statements, for the alter-without-online-algorithm finding on
+# them (CREATE INDEX takes its options without commas; MariaDB's DROP INDEX takes none).
+MYSQL_INDEX_ALTERNATIVE = {
+    "CREATE INDEX": "`CREATE INDEX <index> ON <table> (<columns>) ALGORITHM=INPLACE LOCK=NONE`, or "
+                    "`ALTER TABLE <table> ADD INDEX <index> (<columns>), ALGORITHM=INPLACE, LOCK=NONE`: "
+                    "the server then refuses the change instead of blocking writes",
+    "DROP INDEX": "`ALTER TABLE <table> DROP INDEX <index>, ALGORITHM=INPLACE, LOCK=NONE` (MariaDB's "
+                  "DROP INDEX takes no ALGORITHM or LOCK clause): the server then refuses the change "
+                  "instead of blocking writes",
 }
 
 

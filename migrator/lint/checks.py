@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from migrator.lint.catalogue import MYSQL_INDEX_ALTERNATIVE
 from migrator.lint.sqltext import (
     CREATE_INDEX, CREATE_TABLE, DELETE, DROP_INDEX, FLAGS, FROM, IDENT, INSERT, RENAME_TABLE,
     UPDATE, Action, Alter, Stmt, name, parse_alter, qualified, starts_with, target_table,
@@ -26,6 +27,7 @@ class Hit:
     stmt: int  # index of the statement the hit belongs to (for lint-ignore)
     help: str | None = None  # squawk's own hint, used when the catalogue has none
     always: bool = False  # kept even when squawk ran (a case squawk is known to miss)
+    alternative: str | None = None  # the safe form of this statement, instead of the rule's
 
 
 @dataclass
@@ -79,6 +81,13 @@ SERIAL = re.compile(r"\s*(?:small|big)?serial[248]?\b", FLAGS)
 IDENTITY = re.compile(r"\bGENERATED\s+(?:ALWAYS|BY\s+DEFAULT)\s+AS\s+IDENTITY\b", FLAGS)
 UPDATE_SET = re.compile(rf"\bUPDATE\s+(?:ONLY\s+)?(?P<table>{IDENT})(?:\s+(?:AS\s+)?(?!SET\b){IDENT})?\s+SET\b", FLAGS)
 DELETE_FROM = re.compile(rf"\bDELETE\s+FROM\s+(?:ONLY\s+)?(?P<table>{IDENT})", FLAGS)
+POSITION = re.compile(r"\b(?:AFTER|FIRST)\b", FLAGS)
+INSTANT_BLOCKERS = re.compile(
+    r"\b(?:AFTER|FIRST|AUTO_INCREMENT|STORED|PERSISTENT|PRIMARY|UNIQUE|KEY|REFERENCES|CHECK)\b", FLAGS)
+# a default the server computes per row (`DEFAULT (uuid())`): MariaDB copies the table for it
+COMPUTED_DEFAULT = re.compile(
+    r"\bDEFAULT\s+(?!(?:'[^']*'|\"[^\"]*\"|NULL|TRUE|FALSE|[-+]?[0-9.]+(?:E[-+]?[0-9]+)?|"
+    r"CURRENT_TIMESTAMP(?:\s*\(\s*[0-9]*\s*\))?)(?![\w(]))", FLAGS)
 TX_CONTROL = re.compile(r"\s*(?:BEGIN|START\s+TRANSACTION|COMMIT|ROLLBACK|END)\b(?!\s+(?:ATOMIC|NOT\s+ATOMIC)\b)", FLAGS)
 
 
@@ -337,17 +346,28 @@ def _mysql_action(stmt: Stmt, act: Action, alter: Alter, online: bool) -> list[H
     return hits + _renames(stmt, act, alter)
 
 
+def _instant_add_column(act: Action) -> bool:
+    """ADD COLUMN that MySQL 8.0.12+ and MariaDB 10.3+ do INSTANT when no algorithm is named:
+    a column added last, without AUTO_INCREMENT, a stored expression, a key or a computed default."""
+    coldef = _column_def(act)
+    return (coldef is not None and not _required(coldef[1]) and INSTANT_BLOCKERS.search(coldef[1]) is None
+            and COMPUTED_DEFAULT.search(coldef[1]) is None)
+
+
 def _alter_mysql(stmt: Stmt, alter: Alter, st: FileState) -> list[Hit]:
     options = {m["key"].upper(): m["value"].upper() for a in alter.actions if (m := OPTION.fullmatch(a.text))}
     changes = [a for a in alter.actions if not OPTION.fullmatch(a.text)]
-    online = _online(options, alter.online)
+    online = _online(options, alter.online) or (not options and all(map(_instant_add_column, changes)))
     hits = [h for a in changes for h in _drop_column(stmt, a, alter, st)]
     if alter.table in st.created:
         return hits
     hits += [h for a in changes for h in _mysql_action(stmt, a, alter, online)]
     if not hits and not online:
-        hits.append(_hit("alter-without-online-algorithm", stmt, 0,
-                         f"ALTER TABLE {alter.table} without ALGORITHM=INSTANT or ALGORITHM=INPLACE, LOCK=NONE"))
+        placed = [a for a in changes if _column_def(a) and POSITION.search(_column_def(a)[1])]
+        message = (f"ADD COLUMN {alter.table}.{_column_def(placed[0])[0]} with AFTER/FIRST: MySQL before "
+                   "8.0.29 rebuilds the table for a column that is not added last" if placed else
+                   f"ALTER TABLE {alter.table} without ALGORITHM=INSTANT or ALGORITHM=INPLACE, LOCK=NONE")
+        hits.append(_hit("alter-without-online-algorithm", stmt, 0, message))
     return hits
 
 
@@ -359,8 +379,9 @@ def _statement_mysql(stmt: Stmt, st: FileState) -> list[Hit]:
             rf"\b{OPTION.pattern}", masked[index.end():], FLAGS)}
         if not _online(options, False):
             verb = "CREATE INDEX" if index.re is CREATE_INDEX else "DROP INDEX"
-            return [_hit("alter-without-online-algorithm", stmt, 0,
-                         f"{verb} on {name(index['table'])} without ALGORITHM=INPLACE, LOCK=NONE")]
+            return [Hit("alter-without-online-algorithm", stmt.line_at(0),
+                        f"{verb} on {name(index['table'])} without ALGORITHM=INPLACE LOCK=NONE", stmt.index,
+                        alternative=MYSQL_INDEX_ALTERNATIVE[verb])]
     if starts_with(stmt, "OPTIMIZE"):
         return [_hit("table-rebuild", stmt, 0, "OPTIMIZE TABLE rebuilds the table")]
     if (m := RENAME_TABLE.match(masked)) is not None and name(m["table"]) not in st.created:

@@ -112,7 +112,8 @@ def _apply_ignores(text: str, stmts: list[Stmt], hits: list[Hit]) -> list[Hit]:
 def _finding(hit: Hit, service: Service, migration: Migration, dialect: str) -> Finding:
     text = rule_text(hit.rule, family(dialect))
     why = text.why if text else hit.message
-    alternative = text.alternative if text else (hit.help or f"see https://squawkhq.com/docs/{hit.rule}")
+    alternative = hit.alternative or (text.alternative if text else
+                                      hit.help or f"see https://squawkhq.com/docs/{hit.rule}")
     return Finding(migration.up.path, hit.line, hit.rule, hit.message, why, alternative,
                    dialect, service.name, migration.version)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import tomllib
 from dataclasses import dataclass
@@ -115,6 +116,17 @@ def image() -> Image:
         pytest.fail(f"image/build.sh failed (exit {proc.returncode}); full log in {log}:\n{tail}",
                     pytrace=False)
     return Image(ref, engine)
+
+
+@pytest.fixture(scope="session")
+def uv() -> str:
+    """The uv that regenerates the lock files: $UV, else .cache/tools/uv (`make uv`),
+    else uv on PATH."""
+    default = ROOT / ".cache" / "tools" / "uv" / "bin" / "uv"
+    found = os.environ.get("UV") or (str(default) if default.is_file() else shutil.which("uv"))
+    if not found:
+        _unavailable(f"uv not found (set UV, or run `make uv`, which installs it into {default.relative_to(ROOT)})")
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -90,14 +91,98 @@ def test_non_root_user(image, config):
     assert ok(image.run("-g", opts=("--entrypoint", "id"))).strip() == RUNTIME_UID
 
 
+def base_ref(labels: dict) -> str:
+    """The base the build used, as its labels name it: by digest when it has one (the
+    tag may point elsewhere since), e.g. docker.io/library/debian@sha256:..."""
+    name = labels.get("org.opencontainers.image.base.name") or BASE_IMAGE
+    digest = labels.get("org.opencontainers.image.base.digest")
+    if not digest:
+        return name
+    repo = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+    return f"{repo}@{digest}"
+
+
+def size_delta(image, ref: str) -> tuple[int, str]:
+    info = image.inspect(ref)
+    base = base_ref(info["Config"].get("Labels") or {})
+    return int(info["Size"]) - int(image.inspect(base)["Size"]), base
+
+
 def test_size_delta_within_budget(image):
-    info = image.inspect()
-    base_ref = (info["Config"].get("Labels") or {}).get("org.opencontainers.image.base.name") or BASE_IMAGE
-    delta = int(info["Size"]) - int(image.inspect(base_ref)["Size"])
-    assert 0 < delta <= MAX_DELTA_BYTES, f"image adds {delta / 1e6:.1f} MB to {base_ref} (limit 120 MB)"
+    delta, base = size_delta(image, image.ref)
+    assert 0 < delta <= MAX_DELTA_BYTES, f"image adds {delta / 1e6:.1f} MB to {base} (limit 120 MB)"
+
+
+def test_base_labels_name_the_base_it_was_built_on(image):
+    """base.digest is the digest of the image both stages started FROM: the runtime
+    image's bottom layer is the base's."""
+    labels = image.inspect()["Config"].get("Labels") or {}
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", labels.get("org.opencontainers.image.base.digest", "")), labels
+    base_layers = image.inspect(base_ref(labels))["RootFS"]["Layers"]
+    assert image.inspect()["RootFS"]["Layers"][: len(base_layers)] == base_layers
+
+
+@pytest.mark.parametrize("digest", ["sha256:abc", "latest", "sha256:" + "A" * 64])
+def test_base_digest_must_be_a_sha256(digest):
+    proc = subprocess.run(
+        ["bash", str(ROOT / "image" / "build.sh")], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "MIGRATOR_BASE_DIGEST": digest, "MIGRATOR_IMAGE": "localhost/migrator-never-built:x"},
+        timeout=60, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"Error: MIGRATOR_BASE_DIGEST must be sha256:<64 hex digits>, got {digest}"
+    ]
+
+
+def test_within_budget_on_a_base_without_apt_clean_up(image, tmp_path):
+    """The official slim image deletes apt's caches by a hook of its own; a plain
+    debootstrapped Debian has none (nor its dpkg excludes of docs and locales), and
+    the caches (/var/cache/apt/*.bin, ~86 MB) must not stay in the image then."""
+    tag = f"{os.getpid()}-{os.urandom(3).hex()}"
+    plain = f"localhost/migrator-test-plain-base:{tag}"
+    built = f"localhost/migrator-test-on-plain-base:{tag}"
+    labels = image.inspect()["Config"].get("Labels") or {}
+    (tmp_path / "Containerfile").write_text(
+        f"FROM {base_ref(labels)}\n"
+        "RUN rm -f /etc/apt/apt.conf.d/docker-clean /etc/dpkg/dpkg.cfg.d/docker\n"
+    )
+    isolation = ("--isolation", "chroot", "--pull=never") if image.engine == "podman" else ()
+    try:
+        ok(image.engine_cmd("build", *isolation, "-t", plain, str(tmp_path), timeout=600))
+        env = {k: v for k, v in os.environ.items() if k not in ("MIGRATOR_IMAGE", "MIGRATOR_BASE_DIGEST")}
+        ok(subprocess.run(
+            ["bash", str(ROOT / "image" / "build.sh")], cwd=ROOT, capture_output=True, text=True,
+            env={**env, "MIGRATOR_IMAGE": built, "MIGRATOR_BASE_IMAGE": plain},
+            timeout=1800, stdin=subprocess.DEVNULL,
+        ))
+        delta, base = size_delta(image, built)
+        assert base.startswith("localhost/migrator-test-plain-base@sha256:"), base
+        assert 0 < delta <= MAX_DELTA_BYTES, f"image adds {delta / 1e6:.1f} MB to {base} (limit 120 MB)"
+        leftovers = replace(image, ref=built).sh(
+            "find /var/cache/apt /var/lib/apt/lists -type f \\( -name '*.bin' -o -name '*_Packages*' \\)",
+            opts=("--user", "0"))
+        assert ok(leftovers) == ""
+    finally:
+        image.engine_cmd("rmi", "--force", built)
+        image.engine_cmd("rmi", "--force", plain)
 
 
 # --- contents ------------------------------------------------------------------------
+
+# Set-id programs of the base whose only job is to switch identity or credentials:
+# removed in the runtime stage (see image/Dockerfile).
+REMOVED = ("su", "newgrp", "sg", "passwd", "chsh", "chfn", "gpasswd", "chage", "expiry")
+
+
+def test_no_setuid_or_setgid_files(image):
+    # As root, so that no directory is out of find's reach.
+    out = ok(image.sh("find / -xdev -type f -perm /6000 -print", opts=("--user", "0")))
+    assert out == ""
+    out = ok(image.sh(f"for exe in {' '.join(REMOVED)}; do command -v $exe || true; done"))
+    assert out == ""
+    # what debugging with `--entrypoint sh` and derived images' package scripts need stays
+    ok(image.sh("command -v bash && command -v dpkg && command -v apt-get && command -v mount"))
 
 def test_migrator_console_script_in_venv(image):
     assert ok(image.sh("command -v migrator")).strip() == "/opt/migrator/venv/bin/migrator"

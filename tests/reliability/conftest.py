@@ -25,6 +25,7 @@ import os
 import random
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -142,31 +143,100 @@ def make_scratch_pg():
         server.cleanup()
 
 
+def runtime_distributions(name: str = "migrator") -> list:
+    """The installed distributions ``name`` needs at run time (its requirements without
+    extras' test tools, followed through their own requirements and the extras they ask for)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    found, todo, seen = {}, [(name, "")], set()
+    while todo:
+        dist_name, extra = todo.pop()
+        if (dist_name.lower(), extra) in seen:
+            continue
+        seen.add((dist_name.lower(), extra))
+        dist = metadata.distribution(dist_name)
+        found[dist.metadata["Name"].lower()] = dist
+        for text in dist.requires or []:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": extra}):
+                todo += [(req.name, e) for e in sorted(req.extras) or [""]]
+    found.pop(name)
+    return list(found.values())
+
+
+def interpreter_for(user: str, runuser: str) -> Path | None:
+    """An interpreter of this Python version that ``user`` can run: the venv's base one, or
+    else the system's (the base may live under a home directory, e.g. pyenv's in /root)."""
+    import subprocess
+
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    for candidate in (Path(sys.base_prefix) / "bin" / f"python{version}",
+                      Path("/usr/local/bin") / f"python{version}", Path("/usr/bin") / f"python{version}"):
+        probe = subprocess.run([runuser, "-u", user, "--", str(candidate), "-I", "-c", "import venv"],
+                               capture_output=True, cwd="/tmp", stdin=subprocess.DEVNULL)
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
+def readable_venv(top: Path, base: Path) -> Path:
+    """A venv under ``top`` that any user can run: interpreter ``base``, a copy of the
+    migrator package and the installed files of its runtime dependencies. Returns its python."""
+    import subprocess
+
+    venv = top / "venv"
+    subprocess.run([str(base), "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    shutil.copytree(support.ROOT / "migrator", site / "migrator", ignore=shutil.ignore_patterns("__pycache__"))
+    for dist in runtime_distributions():
+        for name in dist.files or []:
+            if name.parts[0] == "..":  # console scripts: not needed, python -m is used
+                continue
+            (site / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(dist.locate_file(name), site / name)
+    for folder, dirs, files in os.walk(top):  # readable (and folders traversable) by anyone
+        os.chmod(folder, 0o755)
+        for f in files:
+            path = os.path.join(folder, f)
+            if not os.path.islink(path):
+                os.chmod(path, os.stat(path).st_mode | 0o444)
+    return python
+
+
 @pytest.fixture(scope="session")
 def nobody_python():
-    """(argv prefix, env) to run the migrator as the unprivileged user `nobody`, or skip.
+    """(argv prefix, env) to run the migrator as the unprivileged user `nobody`.
 
-    The venv's interpreter lives under /root (not executable for nobody), so this uses
-    Debian's /usr/bin/python3 (same minor version) with the project and the venv's
-    site-packages on PYTHONPATH."""
-    import sysconfig
+    The checkout and its venv may sit where `nobody` cannot go (a clone under /root, which is
+    0700), so the subprocess gets its own venv under a fresh world-readable folder in /tmp
+    (readable_venv) of an interpreter nobody can run, isolated (`python -I`: no PYTHONPATH,
+    no user site, no cwd)."""
+    import subprocess
 
     if os.geteuid() != 0:
         return [sys.executable, "-m", "migrator"], {}
-    python = Path("/usr/bin/python3")
     runuser = shutil.which("runuser")
-    if not python.exists() or runuser is None:
-        pytest.skip("cannot run as a non-root user here (no /usr/bin/python3 or runuser)")
-    import subprocess
-
-    version = subprocess.run([str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                             capture_output=True, text=True).stdout.strip()
-    if version != "%d.%d" % sys.version_info[:2]:
-        pytest.skip(f"/usr/bin/python3 is {version}, the venv is {sys.version_info[:2]}: cannot run as nobody")
-    site = sysconfig.get_paths()["purelib"]
-    env = {"PYTHONPATH": f"{support.ROOT}:{site}", "PYTHONDONTWRITEBYTECODE": "1"}
-    return [runuser, "-u", "nobody", "--", "env", f"PYTHONPATH={env['PYTHONPATH']}",
-            "PYTHONDONTWRITEBYTECODE=1", str(python), "-m", "migrator"], env
+    base = interpreter_for("nobody", runuser) if runuser else None
+    if base is None:
+        reason = (f"cannot run as nobody here: no runuser, or no Python {sys.version_info[0]}."
+                  f"{sys.version_info[1]} that nobody can execute")
+        if CI:
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    top = Path(tempfile.mkdtemp(prefix="migrator-nobody-", dir="/tmp"))
+    try:
+        python = readable_venv(top, base)
+        prefix = [runuser, "-u", "nobody", "--", str(python), "-I"]
+        probe = subprocess.run(prefix + ["-c", "import migrator.cli, psycopg, pymysql, structlog"],
+                               capture_output=True, text=True, cwd="/tmp", stdin=subprocess.DEVNULL)
+        assert probe.returncode == 0, f"the venv for nobody is incomplete: {probe.stderr[-2000:]}"
+        yield prefix + ["-m", "migrator"], {}
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
 
 
 def helm_binaries():

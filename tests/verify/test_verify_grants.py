@@ -13,6 +13,8 @@ from migrator.config import parse_dsn
 
 PASSWORD = "ro-pass-1"
 
+pytestmark = pytest.mark.parametrize("dialect", ["postgres", "mysql"])  # SQLite has no users
+
 
 def _dsn(db, user: str) -> str:
     d = parse_dsn(db.dsn)
@@ -23,8 +25,6 @@ def _dsn(db, user: str) -> str:
 @pytest.fixture
 def user(db):
     """A fresh login on the test database's server (dropped afterwards); its grants are the test's."""
-    if db.dialect == "sqlite":
-        pytest.skip("SQLite has no users")
     name = f"mt_ro_{uuid.uuid4().hex[:8]}"
     if db.dialect == "postgres":
         db.execute(f"CREATE ROLE {name} LOGIN PASSWORD '{PASSWORD}'",
@@ -41,7 +41,8 @@ def user(db):
 def grant_readonly(db, name: str) -> None:
     """The README's grants for status, verify, wait and an `up` with nothing to do."""
     if db.dialect == "postgres":
-        db.execute(f'GRANT USAGE ON SCHEMA public TO {name}', f"GRANT SELECT ON svc_migrations TO {name}")
+        db.execute(f"GRANT USAGE ON SCHEMA public TO {name}",
+                   f"GRANT SELECT ON svc_migrations, svc_migration_events TO {name}")
     else:
         db.execute(f"GRANT SELECT, SHOW VIEW ON `{db.name}`.* TO '{name}'@'%'")
 
