@@ -267,7 +267,8 @@ def check(db, rows) -> Desync | None:
     recording = [r.version for r in rows if r.created or r.dropped]
     start = min((*missing, *resurrected))
     present, not_back = _in_the_way(history, current, valid, start)
-    return Desync(missing, resurrected, present, not_back, sorted(invalid), recording, [r.version for r in rows])
+    return Desync(missing, resurrected, present, not_back, sorted(invalid), recording,
+                  [r.version for r in rows])
 
 
 def _in_the_way(history: History, current: set[str], valid: set[str], start: int):

@@ -16,17 +16,18 @@ from migrator.catalog import relation_of
 from migrator.lint import sqltext as st
 
 _CREATE = re.compile(
-    rf"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:GLOBAL|LOCAL)\s+)?(?:UNLOGGED\s+)?(?P<kind>TABLE|(?:MATERIALIZED\s+)?VIEW|"
-    rf"SEQUENCE)\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>{st.IDENT})", st.FLAGS)
+    r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:GLOBAL|LOCAL)\s+)?(?:UNLOGGED\s+)?"
+    rf"(?P<kind>TABLE|(?:MATERIALIZED\s+)?VIEW|SEQUENCE)\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>{st.IDENT})", st.FLAGS)
 _DROP = re.compile(r"\s*DROP\s+(?P<kind>TABLE|(?:MATERIALIZED\s+)?VIEW|SEQUENCE)\s+(?:IF\s+EXISTS\s+)?"
                    rf"(?P<names>{st.IDENT}(?:\s*,\s*{st.IDENT})*)", st.FLAGS)
 _RENAME_TABLES = re.compile(rf"({st.IDENT})\s+TO\s+({st.IDENT})", st.FLAGS)
-_ALTER_INDEX = re.compile(rf"\s*ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?(?P<old>{st.IDENT})\s+RENAME\s+TO\s+"
-                          rf"(?P<new>{st.IDENT})", st.FLAGS)
+_ALTER_INDEX = re.compile(
+    rf"\s*ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?(?P<old>{st.IDENT})\s+RENAME\s+TO\s+(?P<new>{st.IDENT})", st.FLAGS)
 _NOT_COLUMN = {"constraint", "primary", "unique", "foreign", "check", "index", "key", "fulltext", "spatial",
-               "exclude", "partition", "period", "system"}
+               "exclude", "partition", "period", "system", "like"}
 _ACTION = re.compile(
-    rf"(?P<verb>ADD|DROP)\s+(?:(?P<what>COLUMN|CONSTRAINT|INDEX|KEY|FOREIGN\s+KEY|UNIQUE(?:\s+(?:INDEX|KEY))?)\s+)?"
+    r"(?P<verb>ADD|DROP)\s+"
+    r"(?:(?P<what>COLUMN|CONSTRAINT|INDEX|KEY|FOREIGN\s+KEY|UNIQUE(?:\s+(?:INDEX|KEY))?)\s+)?"
     rf"(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?P<name>{st.IDENT})"
     rf"|RENAME\s+(?:(?P<rwhat>COLUMN|INDEX|KEY)\s+)?(?P<old>{st.IDENT})\s+TO\s+(?P<new>{st.IDENT})"
     rf"|RENAME\s+(?:TO|AS)\s+(?P<table>{st.IDENT})"
@@ -97,6 +98,9 @@ def replay(replayed: Replay, text: str, dialect: str) -> None:
         if m := _CREATE.match(sql):
             kind = "table" if m["kind"].upper() == "TABLE" else m["kind"].split()[-1].lower()
             replayed.create(f"{kind}:{st.name(m['name'])}")
+            if kind == "table":
+                for obj in _table_body(st.name(m["name"]), sql[m.end():], dialect):
+                    replayed.create(obj)
         elif (m := st.CREATE_INDEX.match(sql)) and m["index"]:
             replayed.create(f"index:{st.name(m['table'])}.{st.name(m['index'])}")
         elif m := st.DROP_INDEX.match(sql):
@@ -119,6 +123,28 @@ def replay(replayed: Replay, text: str, dialect: str) -> None:
         elif alter := st.parse_alter(stmt):
             for action in alter.actions:
                 _alter(replayed, alter.table, action.text)
+
+
+def _table_body(table: str, rest: str, dialect: str) -> list[str]:
+    """The columns a ``CREATE TABLE t (...)`` defines, and its named constraints (SQLite's catalog
+    knows constraints by what they hold, not by name: there only the columns)."""
+    body = re.match(r"\s*\((.*)\)", rest, re.DOTALL)
+    if body is None:
+        return []  # CREATE TABLE ... AS SELECT, LIKE, ...
+    out, depth, start, text = [], 0, 0, body[1]
+    for i, ch in enumerate(text + ","):
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            words = re.match(rf"\s*({st.IDENT})(?:\s+({st.IDENT}))?", text[start:i])
+            start = i + 1
+            if words is None:
+                continue
+            first = st.name(words[1])
+            if first not in _NOT_COLUMN:
+                out.append(f"column:{table}.{first}")
+            elif first == "constraint" and words[2] and dialect != "sqlite":
+                out.append(f"constraint:{table}.{st.name(words[2])}")
+    return out
 
 
 def _alter(replayed: Replay, table: str, text: str) -> None:

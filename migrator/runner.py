@@ -117,7 +117,8 @@ class Runner:
         if rows or not self.migrations:
             return
         created = set().union(*(catalog.created_relations(self.statements(m)) for m in self.migrations))
-        if not created & self.db.snapshot({o.split(":", 1)[1] for o in created}, kinds=("table", "view", "sequence")):
+        relations = {o.split(":", 1)[1] for o in created}
+        if not created & self.db.snapshot(relations, kinds=("table", "view", "sequence")):
             return  # a fresh database: none of the relations the migrations create is there
         from migrator import declared  # the SQL reading of lint: only a database without tracking rows needs it
 
