@@ -59,12 +59,15 @@ def confirm(config, question: str) -> None:
 
 
 def _checked_rows(runner: Runner, repair: bool = False) -> tuple[dict, list[int]]:
+    """The tracking rows, after the checks in the order `status` names the states: dirty, out of
+    sync, changed file. Returns them and the versions a repair rewinds."""
     rows = runner.rows()
     runner.check_foreign_objects(rows)
     runner.check_dirty(rows)
     runner.check_unknown(rows)
+    rewind = runner.check_desync(rows, repair)
     runner.check_checksums(rows)
-    return rows, runner.check_desync(rows, repair)
+    return rows, rewind
 
 
 def _check_target(runner: Runner, target: int | None) -> None:

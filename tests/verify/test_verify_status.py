@@ -110,6 +110,8 @@ def test_desync_comes_before_a_changed_file(migrated):
     edit(migrations, db, 2)
 
     assert last_line(run("status")) == DESYNCED
+    assert run("verify").code == 4, "verify and up name the states in the order status does"
+    assert run("up").code == 4
     check = run("status", "--check")
     assert check.code == 4, check.text
     assert FATAL in check.err.splitlines()
