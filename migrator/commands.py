@@ -233,7 +233,7 @@ def status_line(data: dict) -> str:
     if data["changed_files"]:
         return f"Applied migration {data['changed_files'][0]} changed on disk."
     if data["pending"]:
-        return f"Database is {data['pending']} migration{'s' if data['pending'] != 1 else ''} behind."
+        return f"Database is {plural(data['pending'], 'migration')} behind."
     return "Database is up to date."
 
 
