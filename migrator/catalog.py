@@ -68,47 +68,81 @@ def diff(before: set[str], after: set[str], own_tables: frozenset[str]) -> Chang
 
 
 class Desync(Record):
-    """Applied versions whose recorded objects are missing: ``missing`` (version -> missing
-    objects), ``present`` (version -> its objects still there), ``newest`` (applied
-    versions, ascending)."""
+    """What verification found, per clean applied version: the objects it created that are
+    missing (``missing``; ``invalid``: the PostgreSQL indexes among them that exist but are not
+    valid), the objects it dropped that exist again (``resurrected``), and what stands in the way
+    of running the versions from the oldest affected one on again: objects they create that exist
+    (``present``: left behind) and objects they drop that are gone (``not_back``).
+    ``recording`` lists the clean applied versions that recorded objects, ascending; ``applied``
+    every clean applied version."""
 
-    _fields = ("missing", "present", "newest")
+    _fields = ("missing", "resurrected", "present", "not_back", "invalid", "recording", "applied")
 
-    def __init__(self, missing: dict[int, list[str]], present: dict[int, list[str]] | None = None,
-                 newest: list[int] | None = None):
-        self._set(missing=missing, present={} if present is None else present,
-                  newest=[] if newest is None else newest)
+    def __init__(self, missing: dict[int, list[str]], resurrected: dict[int, list[str]],
+                 present: dict[int, list[str]], not_back: dict[int, list[str]], invalid: list[str],
+                 recording: list[int], applied: list[int]):
+        self._set(missing=missing, resurrected=resurrected, present=present, not_back=not_back,
+                  invalid=invalid, recording=recording, applied=applied)
 
     @property
     def versions(self) -> list[int]:
-        return sorted(self.missing)
-
-    @property
-    def partial(self) -> list[int]:
-        return [v for v in self.versions if self.present.get(v)]
+        """The affected versions: something they created is missing, or something they dropped is back."""
+        return sorted(set(self.missing) | set(self.resurrected))
 
     @property
     def contiguous_newest(self) -> bool:
-        return self.versions == self.newest[-len(self.versions):]
+        """The affected versions are the newest of those that recorded objects (the others
+        neither prove nor break anything)."""
+        return self.versions == self.recording[len(self.recording) - len(self.versions):]
 
     @property
     def repairable(self) -> bool:
-        return self.contiguous_newest and not self.partial
+        return self.contiguous_newest and not self.present and not self.not_back and not self.invalid
 
     @property
     def rewind_from(self) -> int:
         return self.versions[0]
 
+    @property
+    def rewind(self) -> list[int]:
+        """The tracking rows a repair deletes: the affected versions and every applied version
+        above the oldest of them (versions that recorded no objects among or above them)."""
+        return [v for v in self.applied if v >= self.rewind_from]
+
+    def as_json(self) -> dict:
+        return {"versions": self.versions, "missing": {str(v): o for v, o in self.missing.items()},
+                "resurrected": {str(v): o for v, o in self.resurrected.items()},
+                "repairable": self.repairable}
+
+
+class History(Record):
+    """The tracking rows replayed in version order: ``live`` (object -> the version that created
+    it, for objects no later version dropped) and ``gone`` (object -> (the version that dropped
+    it, the version that had created it or None), for objects no later version created again)."""
+
+    _fields = ("live", "gone")
+
+    def __init__(self, rows, unsure: frozenset[str] = frozenset()):
+        live: dict[str, int] = {}
+        gone: dict[str, tuple[int, int | None]] = {}
+        for row in sorted(rows, key=lambda r: r.version):
+            for obj in row.dropped:
+                gone[obj] = (row.version, live.pop(obj, None))
+            for obj in row.created:
+                live[obj] = row.version
+                gone.pop(obj, None)
+        for obj in unsure:
+            live.pop(obj, None)
+            gone.pop(obj, None)
+        self._set(live=live, gone=gone)
+
+    def relations(self) -> set[str]:
+        return {relation_of(o) for o in (*self.live, *self.gone)}
+
 
 def live_objects(rows) -> dict[str, int]:
     """Object -> the applied version that created it, after later drops."""
-    live: dict[str, int] = {}
-    for row in sorted(rows, key=lambda r: r.version):
-        for obj in row.dropped:
-            live.pop(obj, None)
-        for obj in row.created:
-            live[obj] = row.version
-    return live
+    return History(rows).live
 
 
 # Statements whose effects can reach relations they do not name (CASCADE, routines, triggers,
@@ -203,17 +237,55 @@ class SchemaModel:
 
 
 def check(db, rows) -> Desync | None:
-    """Compare what the tracking rows say exists with the schema, in one bulk query."""
+    """Compare the tracking rows with the schema, both ways, in one bulk catalog query (two on
+    PostgreSQL, which also asks for invalid indexes): every object an applied version created
+    and no later one dropped must exist, every object one dropped and no later one created again
+    must be absent."""
+    rows = list(rows)
+    # what a dirty version did is unknown (that is what dirty means): its objects are neither
+    # expected nor expected gone
+    unsure = frozenset(o for r in rows if r.dirty for o in (*r.created, *r.dropped))
     rows = [r for r in rows if not r.dirty]
-    live = live_objects(rows)
-    if not live:
+    history = History(rows, unsure)
+    if not history.live and not history.gone:
         return None
     # every recorded object names its relation (index:t.i -> t): the relations are the whole filter
-    current = db.snapshot({relation_of(o) for o in live})
+    relations = history.relations()
+    current = db.snapshot(relations)
+    invalid = db.invalid_indexes(relations) & set(history.live)
+    valid = current - invalid
     missing: dict[int, list[str]] = {}
-    present: dict[int, list[str]] = {}
-    for obj, version in sorted(live.items()):
-        (present if obj in current else missing).setdefault(version, []).append(obj)
-    if not missing:
+    resurrected: dict[int, list[str]] = {}
+    for obj, version in sorted(history.live.items()):
+        if obj not in valid:
+            missing.setdefault(version, []).append(obj)
+    for obj, (version, _) in sorted(history.gone.items()):
+        if obj in current:
+            resurrected.setdefault(version, []).append(obj)
+    if not missing and not resurrected:
         return None
-    return Desync(missing, {v: present.get(v, []) for v in missing}, [r.version for r in rows])
+    recording = [r.version for r in rows if r.created or r.dropped]
+    start = min((*missing, *resurrected))
+    present, not_back = _in_the_way(history, current, valid, start)
+    return Desync(missing, resurrected, present, not_back, sorted(invalid), recording,
+                  [r.version for r in rows])
+
+
+def _in_the_way(history: History, current: set[str], valid: set[str], start: int):
+    """What stops the versions from ``start`` on from running again on this schema: objects they
+    create that exist (left behind, including one that a later version dropped but that is back),
+    and objects they drop that existed before ``start`` but are gone now (not back)."""
+    present: dict[int, list[str]] = {}
+    not_back: dict[int, list[str]] = {}
+    for obj, version in sorted(history.live.items()):
+        if version >= start and obj in valid:
+            present.setdefault(version, []).append(obj)
+    for obj, (version, creator) in sorted(history.gone.items()):
+        if version < start:
+            continue
+        if creator is not None and creator >= start:
+            if obj in current:
+                present.setdefault(creator, []).append(obj)
+        elif obj not in current:
+            not_back.setdefault(version, []).append(obj)
+    return present, not_back

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from migrator import __version__, catalog, log
 from migrator.dialects import open_database
@@ -31,6 +31,7 @@ def session(config):
     db = open_database(dsn, ddl_lock_timeout=config.ddl_lock_timeout, connect_timeout=config.connect_timeout)
     try:
         runner = Runner(db, service)
+        runner.check_access()
         runner.tracker.check_owner()
         yield runner
     finally:
@@ -58,12 +59,15 @@ def confirm(config, question: str) -> None:
 
 
 def _checked_rows(runner: Runner, repair: bool = False) -> tuple[dict, list[int]]:
+    """The tracking rows, after the checks in the order `status` names the states: dirty, out of
+    sync, changed file. Returns them and the versions a repair rewinds."""
     rows = runner.rows()
     runner.check_foreign_objects(rows)
     runner.check_dirty(rows)
     runner.check_unknown(rows)
+    rewind = runner.check_desync(rows, repair)
     runner.check_checksums(rows)
-    return rows, runner.check_desync(rows, repair)
+    return rows, rewind
 
 
 def _check_target(runner: Runner, target: int | None) -> None:
@@ -91,20 +95,46 @@ def up(config, target: int | None = None, dry_run: bool = False) -> int:
             runner.tracker.ensure()
             if owner is None:
                 runner.tracker.record_owner()
-            if rewind:
-                runner.repair(rewind, rows)
-                rows = runner.rows()
-            pending = runner.pending(rows, target)
-            if not pending:
+            applied = _repair(runner, rewind, rows, target) if rewind else []
+            pending = runner.pending(runner.rows() if rewind else rows, target)
+            if not pending and not applied:
                 current = max(rows, default=0)
                 log.result(f"No pending migrations: service {runner.service.name} is at version {current}.")
                 return ExitStatus.OK
             for m in pending:
-                ms = runner.apply(m)
-                log.result(f"Applied {m.version} {m.name} ({ms} ms)")
-            log.result(f"Applied {plural(len(pending), 'migration')}: service {runner.service.name} is at "
-                       f"version {pending[-1].version}.")
+                _apply(runner, m)
+            applied += pending
+            log.result(f"Applied {plural(len(applied), 'migration')}: service {runner.service.name} is at "
+                       f"version {applied[-1].version}.")
     return ExitStatus.OK
+
+
+def _apply(runner: Runner, m) -> None:
+    ms = runner.apply(m)
+    log.result(f"Applied {m.version} {m.name} ({ms} ms)")
+
+
+def _repair(runner: Runner, rewind: list[int], rows: dict, target: int | None) -> list:
+    """Delete the rewound tracking rows and apply those migrations again (up to ``target``); one
+    transaction when every one of them is transactional, so a failure leaves tracking as it was."""
+    unshipped = [v for v in rewind if v not in runner.by_version]
+    if unshipped:
+        raise UsageError(f"cannot repair: applied migration {unshipped[0]} has no file in this migrator "
+                         f"(versions {', '.join(map(str, unshipped))})",
+                         hint="run the repair with the migrator image that shipped them")
+    again = [runner.by_version[v] for v in rewind if target is None or v <= target]
+    atomic = runner.atomic_repair(rewind)
+    try:
+        with runner.db.one_transaction() if atomic else nullcontext():
+            runner.repair(rewind)
+            for m in again:
+                _apply(runner, m)
+    except MigratorError as exc:
+        if atomic:
+            exc.hint = (f"the repair was rolled back: tracking rows {', '.join(map(str, rewind))} are as "
+                        "they were; fix the cause, then run up with MIGRATE_REPAIR_TRACKING=1 again")
+        raise
+    return again
 
 
 def down(config, steps: int = 1) -> int:
@@ -155,33 +185,73 @@ def force(config, version: int) -> int:
             summary = runner.force(version, runner.rows())
         log.result(f"Forced service {runner.service.name} to version {version}: removed rows "
                    f"{summary['removed'] or 'none'}, marked clean {summary['cleaned'] or 'none'}, "
-                   f"recorded as forced {summary['recorded'] or 'none'}.")
+                   f"recorded as forced {summary['recorded'] or 'none'}"
+                   + (f", accepted the current file of {version} (checksum updated)."
+                      if summary["checksum_accepted"] is not None else "."))
     return ExitStatus.OK
 
 
-def status_data(runner: Runner) -> dict:
+def status_data(runner: Runner, verify: bool = True, problems: list | None = None) -> dict:
+    """Everything `status` reports, from one read of the tracking rows (and, with ``verify``,
+    one verification against the schema: the way to build its error, if any, goes to ``problems``)."""
     rows = runner.rows()
     items = []
     for version in sorted(set(rows) | set(runner.by_version)):
         row = rows.get(version)
         name = runner.by_version[version].name if version in runner.by_version else row.name
-        state = "PENDING" if row is None else ("DIRTY" if row.dirty else "OK")
+        state = "PENDING" if row is None else "DIRTY" if row.dirty else "FORCED" if row.forced else "OK"
         items.append({"version": version, "name": name, "applied_at": row.applied_at if row else None,
                       "status": state})
+    dirty = [i["version"] for i in items if i["status"] == "DIRTY"]
     return {"service": runner.service.name, "table_prefix": runner.service.table_prefix,
-            "migrations": items, "pending": sum(1 for i in items if i["status"] == "PENDING"),
-            "dirty": any(i["status"] == "DIRTY" for i in items)}
+            "current_version": max(rows, default=None), "migrations": items,
+            "pending": sum(1 for i in items if i["status"] == "PENDING"), "dirty": bool(dirty),
+            "dirty_version": dirty[0] if dirty else None,
+            "desync": _desync_data(runner, rows, [] if problems is None else problems) if verify else None,
+            "changed_files": runner.changed_files(rows)}
+
+
+def _desync_data(runner: Runner, rows: dict, problems: list) -> dict | None:
+    try:
+        runner.check_foreign_objects(rows)
+    except DesyncError as exc:  # no tracking rows, but the schema holds the service's objects
+        problems.append(lambda error=exc: error)
+        return {"versions": [], "missing": {}, "resurrected": {}, "repairable": False, "untracked": True}
+    desync = catalog.check(runner.db, rows.values())
+    if desync is None:
+        return None
+    problems.append(lambda: runner.desync_error(desync, rows))
+    return desync.as_json()
 
 
 def status_line(data: dict) -> str:
+    """The last line of `status`: the first of these that applies."""
+    if data["dirty"]:
+        return f"Database is in dirty state at version {data['dirty_version']}."
+    if data["desync"]:
+        return "Database tracking is out of sync with the schema (run migrator verify)."
+    if data["changed_files"]:
+        return f"Applied migration {data['changed_files'][0]} changed on disk."
     if data["pending"]:
-        return f"Database is {data['pending']} migrations behind."
+        return f"Database is {plural(data['pending'], 'migration')} behind."
     return "Database is up to date."
+
+
+def status_exit(data: dict) -> ExitStatus:
+    """`status --check`: the exit status of the state the last line names."""
+    if data["dirty"]:
+        return ExitStatus.DIRTY
+    if data["desync"]:
+        return ExitStatus.DESYNC
+    if data["changed_files"]:
+        return ExitStatus.CHECKSUM
+    return ExitStatus.FAILED if data["pending"] else ExitStatus.OK
 
 
 def status(config, fmt: str = "text", check: bool = False) -> int:
     with session(config) as runner:
-        data = status_data(runner)
+        problems: list = []
+        data = status_data(runner, problems=problems)
         if fmt == "json":
             import json
 
@@ -194,22 +264,18 @@ def status(config, fmt: str = "text", check: bool = False) -> int:
                 log.result(f"{item['version']:<16} {item['name'][:44]:<44} "
                            f"{item['applied_at'] or '-':<26} {item['status']}")
             log.result(status_line(data))
-        if not check:
-            return ExitStatus.OK
-        if data["dirty"]:
-            return ExitStatus.DIRTY
-        try:
-            _checked_rows(runner)
-        except DesyncError as exc:
-            report(exc)
-            return ExitStatus.DESYNC
-        return ExitStatus.FAILED if data["pending"] else ExitStatus.OK
+    if not check:
+        return ExitStatus.OK
+    if status_exit(data) == ExitStatus.DESYNC:
+        for problem in problems:  # what `verify` would say, for the logs of a `status --check` Job
+            report(problem())
+    return status_exit(data)
 
 
 def verify(config) -> int:
     with session(config) as runner:
         rows, _ = _checked_rows(runner)
-        objects = len(catalog.live_objects(rows.values()))
+        objects = len(catalog.live_objects(r for r in rows.values() if not r.dirty))
         log.result(f"Tracking is in sync with the schema: service {runner.service.name}, "
                    f"{len(rows)} applied migrations, {objects} recorded objects checked.")
     return ExitStatus.OK
@@ -222,7 +288,7 @@ def wait(config, timeout: float = 300.0, interval: float = 2.0) -> int:
     while True:
         try:
             with session(config) as runner:
-                data = status_data(runner)
+                data = status_data(runner, verify=False)
                 newest = runner.migrations[-1].version if runner.migrations else 0
                 if not data["pending"] and not data["dirty"]:
                     log.result(f"Service {runner.service.name} is at version {newest}: schema ready.")

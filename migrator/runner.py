@@ -40,6 +40,7 @@ class Runner:
         self.by_version = {m.version: m for m in self.migrations}
         self.log = log.get().bind(service=service.name)
         self.model: catalog.SchemaModel | None = None  # this run's view of the catalog (apply)
+        self.desync: catalog.Desync | None = None  # what check_desync found repairable
         self._statements: dict[tuple[int, bool], list[Statement]] = {}
 
     @property
@@ -64,17 +65,30 @@ class Runner:
     def rows(self) -> dict[int, AppliedRow]:
         return self.tracker.rows()
 
+    def check_access(self) -> None:
+        """An object this user cannot see is not missing: refuse to judge the schema without the
+        privileges to see all of it (and to read the tracking table)."""
+        missing = self.db.missing_grants([self.service.tracking_table, self.service.events_table])
+        if missing:
+            raise UsageError(
+                f"the database user lacks privileges the migrator needs to read tracking and see the "
+                f"whole schema of service {self.service.name}: {'; '.join(missing)}",
+                hint="grant them (the README's 'Database grants' lists what each command needs); "
+                     "an object the user cannot see would otherwise count as missing")
+
     def check_dirty(self, rows: dict[int, AppliedRow]) -> None:
         dirty = [v for v, r in rows.items() if r.dirty]
         if dirty:
             self.log.error("MIGRATION_DIRTY", version=dirty[0])
             raise DirtyError(dirty[0])
 
+    def changed_files(self, rows: dict[int, AppliedRow]) -> list[int]:
+        """Applied versions whose file no longer matches the checksum recorded when it was applied."""
+        return [m.version for m in self.migrations
+                if m.version in rows and rows[m.version].checksum not in m.checksums]
+
     def check_checksums(self, rows: dict[int, AppliedRow]) -> None:
-        changed = [
-            (m, rows[m.version]) for m in self.migrations
-            if m.version in rows and rows[m.version].checksum not in m.checksums
-        ]
+        changed = [(self.by_version[v], rows[v]) for v in self.changed_files(rows)]
         if changed:
             m, row = changed[0]
             raise ChecksumMismatch(
@@ -102,26 +116,31 @@ class Runner:
         """No tracking rows, but the schema already holds what the migrations create."""
         if rows or not self.migrations:
             return
-        first = catalog.created_relations(self.statements(self.migrations[0]))
-        found = self.db.snapshot({o.split(":", 1)[1] for o in first}, kinds=("table", "view", "sequence"))
-        existing = sorted(first & found)
+        created = set().union(*(catalog.created_relations(self.statements(m)) for m in self.migrations))
+        relations = {o.split(":", 1)[1] for o in created}
+        if not created & self.db.snapshot(relations, kinds=("table", "view", "sequence")):
+            return  # a fresh database: none of the relations the migrations create is there
+        from migrator import declared  # the SQL reading of lint: only a database without tracking rows needs it
+
+        history = declared.steps([(m.version, m.up.text) for m in self.migrations], self.dialect)
+        schema = self.db.snapshot(declared.relations(history) - self.service.own_tables)
+        existing = sorted({o for step in history for o in step.created} & schema,
+                          key=lambda o: (o.split(":", 1)[0] not in ("table", "view", "sequence"), o))
         if not existing:
             return
-        reached = 0  # the newest version whose created relations all exist (data-only ones are unproven)
-        for m in self.migrations:
-            created = catalog.created_relations(self.statements(m))
-            if not created:
-                continue
-            if not created <= self.db.snapshot({o.split(":", 1)[1] for o in created},
-                                               kinds=("table", "view", "sequence")):
-                break
-            reached = m.version
+        proven = declared.proven_version(history, schema)
+        if proven is None:
+            hint = ("no version can be proven: the schema matches no single version (a migration applied "
+                    "in part, or objects changed by hand); make it match one by hand, then record that "
+                    "version with `migrator force <version>` and run up again")
+        else:
+            hint = (f"the schema shows every table, column, index and constraint up to version {proven} "
+                    f"and nothing of a later one: record it with `migrator force {proven}` and run up again")
         raise DesyncError(
             f"the database has no tracking rows in {self.service.tracking_table} but already holds "
-            f"objects that migration {self.migrations[0].version} creates ({', '.join(existing)}): "
+            f"objects the migrations create ({', '.join(existing[:8])}{', ...' if len(existing) > 8 else ''}): "
             "refusing to migrate over an untracked schema",
-            hint=f"if the schema is really at version {reached}, record it with "
-                 f"`migrator force {reached}` and run up again",
+            hint=hint,
         )
 
     def check_desync(self, rows: dict[int, AppliedRow], repair: bool) -> list[int]:
@@ -132,35 +151,69 @@ class Runner:
                 self.log.warning("MIGRATE_REPAIR_TRACKING is set but tracking is in sync: nothing to "
                                  "repair; set the break-glass flag back to false")
             return []
-        lines = self.desync_lines(desync, rows)
         if desync.repairable and repair:
-            return desync.versions
-        self.log.error("MIGRATION_TRACKING_DESYNC", versions=desync.versions,
-                       missing=desync.missing, repairable=desync.repairable)
-        raise DesyncError(FATAL_DESYNC, details=lines)
+            self.desync = desync
+            return desync.rewind
+        raise self.desync_error(desync, rows)
+
+    def desync_error(self, desync: catalog.Desync, rows) -> DesyncError:
+        """The FATAL desync error (and its log event): what can be done, per version what is wrong."""
+        self.log.error("MIGRATION_TRACKING_DESYNC", versions=desync.versions, missing=desync.missing,
+                       resurrected=desync.resurrected, repairable=desync.repairable)
+        return DesyncError(FATAL_DESYNC, details=self.desync_lines(desync, rows), hint=self.desync_hint(desync))
 
     def desync_lines(self, desync: catalog.Desync, rows) -> list[str]:
+        invalid = set(desync.invalid)
+
         def describe(v: int) -> list[str]:
-            out = [f"  version {v} ({rows[v].name}): missing {', '.join(desync.missing[v])}"]
+            head = f"  version {v} ({rows[v].name}):"
+            out = [f"{head} missing {', '.join(desync.missing[v])}"] if v in desync.missing else []
+            out += [f"{head} invalid {o} (a failed CREATE INDEX CONCURRENTLY left it; drop it with "
+                    f"DROP INDEX CONCURRENTLY {o.rpartition('.')[2]};)"
+                    for o in desync.missing.get(v, ()) if o in invalid]
+            if v in desync.resurrected:
+                out.append(f"{head} resurrected {', '.join(desync.resurrected[v])} "
+                           "(recorded as dropped, exists again)")
             if desync.present.get(v):
-                out.append(f"  version {v} ({rows[v].name}): still present {', '.join(desync.present[v])}")
+                out.append(f"{head} still present {', '.join(desync.present[v])}")
+            if desync.not_back.get(v) and desync.contiguous_newest:
+                out.append(f"{head} still dropped {', '.join(desync.not_back[v])} (running it again "
+                           "needs them back)")
             return out
 
-        if desync.repairable:
-            return [REPAIR_HINT.format(version=desync.rewind_from)] + [
-                line for v in desync.versions for line in describe(v)]
-        return [REPAIR_REFUSED] + [line for v in desync.versions for line in describe(v)]
+        first = (REPAIR_HINT.format(version=desync.rewind_from) if desync.repairable else REPAIR_REFUSED)
+        return [first] + [line for v in desync.versions for line in describe(v)]
 
-    def repair(self, versions: list[int], rows) -> None:
-        desync = catalog.check(self.db, rows.values())
+    def desync_hint(self, desync: catalog.Desync) -> str:
+        if desync.repairable:
+            rewind = desync.rewind
+            return (f"the schema is older than its tracking (e.g. a restored dump): to delete tracking rows "
+                    f"{', '.join(map(str, rewind))} and apply them again, run `up` once with "
+                    f"MIGRATE_REPAIR_TRACKING=1 (Helm: {self.service.name}.migration.repairTracking: true), "
+                    "then set it back")
+        if desync.invalid:
+            names = ", ".join(o.rpartition(".")[2] for o in desync.invalid)
+            return (f"drop the invalid index ({names}) with DROP INDEX CONCURRENTLY, then run "
+                    "`migrator verify` again")
+        return ("the flag cannot fix this: make the schema match one version by hand (recreate what is missing, "
+                "drop what came back or was left behind), record that version with `migrator force <version>`, "
+                "then run `migrator up`")
+
+    def repair(self, rewind: list[int]) -> None:
+        desync = self.desync
+        detail = {"versions": rewind, "missing": {str(v): o for v, o in desync.missing.items()},
+                  "resurrected": {str(v): o for v, o in desync.resurrected.items()}}
         with self.db.transaction():
-            self.tracker.delete(versions)
-            self.tracker.event("MIGRATION_TRACKING_REPAIRED", versions[0], versions=versions,
-                               missing={str(v): desync.missing[v] for v in versions})
-        self.log.warning("MIGRATION_TRACKING_REPAIRED", versions=versions,
-                         missing={str(v): desync.missing[v] for v in versions})
-        log.operator(f"Tracking rewound from version {versions[0]}: removed rows "
-                     f"{', '.join(map(str, versions))}; re-applying them now.")
+            self.tracker.delete(rewind)
+            self.tracker.event("MIGRATION_TRACKING_REPAIRED", rewind[0], **detail)
+        self.log.warning("MIGRATION_TRACKING_REPAIRED", **detail)
+        log.operator(f"Tracking rewound from version {rewind[0]}: removed rows "
+                     f"{', '.join(map(str, rewind))}; re-applying them now.")
+
+    def atomic_repair(self, rewind: list[int]) -> bool:
+        """The rewind and the re-application can be one transaction: every rewound migration is
+        transactional (PostgreSQL, SQLite, CockroachDB; no no-transaction file among them)."""
+        return all(v in self.by_version and self.transactional(self.by_version[v]) for v in rewind)
 
     # -- plan ---------------------------------------------------------------
     def pending(self, rows: dict[int, AppliedRow], target: int | None = None) -> list[Migration]:
@@ -304,8 +357,11 @@ class Runner:
         cleaned = sorted(v for v, r in rows.items() if v <= version and r.dirty)
         inserted = [m for m in self.migrations if m.version <= version and m.version not in rows]
         kept = [r for v, r in rows.items() if v <= version]
+        accepted = version if version in rows and version in self.changed_files(rows) else None
         with self.db.transaction():
             self.tracker.delete_above(version)
+            if accepted is not None:  # the way to accept an intentional edit of an applied file
+                self.tracker.set_checksum(version, self.by_version[version].checksum)
             for v in cleaned:
                 self.tracker.set_dirty(v, False)
             for m in inserted:
@@ -317,7 +373,8 @@ class Runner:
                 if dropped:
                     self.tracker.set_dropped(v, dropped)
             self.tracker.event("MIGRATION_FORCED", version, removed=removed, cleaned=cleaned,
-                               recorded=[m.version for m in inserted])
-        summary = {"removed": removed, "cleaned": cleaned, "recorded": [m.version for m in inserted]}
+                               recorded=[m.version for m in inserted], checksum_accepted=accepted)
+        summary = {"removed": removed, "cleaned": cleaned, "recorded": [m.version for m in inserted],
+                   "checksum_accepted": accepted}
         self.log.warning("MIGRATION_FORCED", version=version, **summary)
         return summary

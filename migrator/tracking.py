@@ -64,20 +64,27 @@ class Tracker:
         return self.db.table_exists(self.service.tracking_table)
 
     def ensure(self) -> None:
+        """Create the tracking and events tables where missing: only then is CREATE needed, so a
+        user without it can run an `up` that has nothing to do."""
+        names = (self.service.tracking_table, self.service.events_table)
+        found = self.db.snapshot(names, kinds=("table",))
+        missing = [n for n in names if f"table:{n.lower()}" not in found]
         t = self.db.types
-        self.db.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.table} ("
-            f"version {t['bigint']} NOT NULL PRIMARY KEY, name {t['name']} NOT NULL, "
-            f"checksum {t['checksum']} NOT NULL, applied_at {t['timestamp']} NOT NULL, "
-            f"execution_ms {t['bigint']} NOT NULL DEFAULT 0, dirty {t['bool']} NOT NULL DEFAULT FALSE, "
-            f"forced {t['bool']} NOT NULL DEFAULT FALSE, objects_created {t['text']}, "
-            f"objects_dropped {t['text']})"
-        )
-        self.db.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.events} ("
-            f"id {t['serial_pk']}, event {t['name']} NOT NULL, version {t['bigint']}, "
-            f"created_at {t['timestamp']} NOT NULL, detail {t['text']} NOT NULL)"
-        )
+        if self.service.tracking_table in missing:
+            self.db.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table} ("
+                f"version {t['bigint']} NOT NULL PRIMARY KEY, name {t['name']} NOT NULL, "
+                f"checksum {t['checksum']} NOT NULL, applied_at {t['timestamp']} NOT NULL, "
+                f"execution_ms {t['bigint']} NOT NULL DEFAULT 0, dirty {t['bool']} NOT NULL DEFAULT FALSE, "
+                f"forced {t['bool']} NOT NULL DEFAULT FALSE, objects_created {t['text']}, "
+                f"objects_dropped {t['text']})"
+            )
+        if self.service.events_table in missing:
+            self.db.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.events} ("
+                f"id {t['serial_pk']}, event {t['name']} NOT NULL, version {t['bigint']}, "
+                f"created_at {t['timestamp']} NOT NULL, detail {t['text']} NOT NULL)"
+            )
 
     def rows(self) -> dict[int, AppliedRow]:
         if not self.exists():
@@ -120,6 +127,9 @@ class Tracker:
     def set_dropped(self, version: int, dropped) -> None:
         self.db.execute(f"UPDATE {self.table} SET objects_dropped = ? WHERE version = ?",
                         (json.dumps(sorted(dropped)), version))
+
+    def set_checksum(self, version: int, checksum: str) -> None:
+        self.db.execute(f"UPDATE {self.table} SET checksum = ? WHERE version = ?", (checksum, version))
 
     def set_dirty(self, version: int, dirty: bool) -> None:
         self.db.execute(f"UPDATE {self.table} SET dirty = ? WHERE version = ?", (dirty, version))

@@ -89,14 +89,37 @@ class Database:
         finally:
             cur.close()
 
+    begin_sql = "BEGIN"
+    held = False  # inside one_transaction(): begin and commit are the outer transaction's
+
     def begin(self) -> None:
-        self.run_script_statement("BEGIN")
+        if not self.held:
+            self.run_script_statement(self.begin_sql)
 
     def commit(self) -> None:
-        self.run_script_statement("COMMIT")
+        if not self.held:
+            self.run_script_statement("COMMIT")
 
     def rollback(self) -> None:
+        self.held = False  # a rollback ends the outer transaction too: all of it is undone
         self.run_script_statement("ROLLBACK")
+
+    @contextmanager
+    def one_transaction(self):
+        """Make the units of work inside (each with its own begin and commit) one transaction:
+        their begin and commit do nothing, a rollback in any of them undoes all of them."""
+        self.begin()
+        self.held = True
+        try:
+            yield
+        except BaseException as exc:
+            if self.held:
+                self.held = False
+                self.rollback_after(exc)
+            raise
+        if self.held:
+            self.held = False
+            self.commit()
 
     def rollback_after(self, exc: BaseException) -> None:
         """Roll back because of ``exc``; a failing ROLLBACK must not mask it."""
@@ -160,6 +183,16 @@ class Database:
         ``constraint:t.c``; all lower-case. With ``via_indexes``, a name may also reach a
         relation (or just the index, as the backend can) through an index of that name."""
         raise NotImplementedError
+
+    def invalid_indexes(self, names: Iterable[str]) -> set[str]:
+        """The indexes on the named relations that exist but may not be used (``index:t.i``):
+        only PostgreSQL has them (a failed ``CREATE INDEX CONCURRENTLY`` leaves one)."""
+        return set()
+
+    def missing_grants(self, tables: Sequence[str]) -> list[str]:
+        """What this database user lacks to read the migrator's ``tables`` and to see every object
+        of the schema in the catalog, each as the GRANT that fixes it; empty when nothing lacks."""
+        return []
 
     def ddl_lock_statements(self) -> list[str]:
         """Session settings that make DDL fail fast instead of queueing behind a lock."""

@@ -25,6 +25,8 @@ _INDEXES = ("SELECT DISTINCT CONCAT('index:', LOWER(TABLE_NAME), '.', LOWER(INDE
             "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE(){f}")
 _CONSTRAINTS = ("SELECT CONCAT('constraint:', LOWER(TABLE_NAME), '.', LOWER(CONSTRAINT_NAME)) "
                 "FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE(){f}")
+# SHOW GRANTS lines that give a privilege on every table of a schema: ON *.* or ON `db`.*
+_SCHEMA_GRANT = re.compile(r"^GRANT (?P<privileges>.+?) ON (?P<schema>\*|`(?:[^`]|``)+`)\.\* TO ")
 # The Go driver's (go-sql-driver/mysql) own DSN parameters. These the migrator honours:
 DRIVER_OPTIONS = ("tls", "charset", "collation", "timeout", "readTimeout", "writeTimeout")
 # These shape how a Go program reads results or authenticates; they are accepted, so a DSN
@@ -194,8 +196,7 @@ class MySQL(Database):
     def unlock(self, key: str) -> None:
         self.query("SELECT RELEASE_LOCK(?)", (self.lock_name(key),))
 
-    def begin(self) -> None:
-        self.run_script_statement("START TRANSACTION")
+    begin_sql = "START TRANSACTION"
 
     def run_script_statement(self, sql: str) -> None:
         cur = self.conn.cursor()
@@ -210,8 +211,8 @@ class MySQL(Database):
               commit: bool = False) -> None:
         """One round trip (CLIENT.MULTI_STATEMENTS): PyMySQL binds the values client-side, and
         every result is read, so an error in any of them raises here."""
-        parts = (["START TRANSACTION"] if begin else []) + [self._sql(sql) for sql, _ in statements] + (
-            ["COMMIT"] if commit else [])
+        parts = ([self.begin_sql] if begin and not self.held else []) + [
+            self._sql(sql) for sql, _ in statements] + (["COMMIT"] if commit and not self.held else [])
         cur = self.conn.cursor()
         try:
             cur.execute("; ".join(parts), [p for _, params in statements for p in params])
@@ -246,8 +247,31 @@ class MySQL(Database):
             found = {o for o in found if not (o.startswith("column:") and relation_of(o) in views)}
         return found if kinds is None else {o for o in found if o.split(":", 1)[0] in kinds}
 
+    def missing_grants(self, tables: Sequence[str]) -> list[str]:
+        """information_schema shows a user only the tables it holds a privilege on, and MariaDB
+        lists their constraints only to a user with a privilege beyond SELECT: verification needs
+        SELECT and one more privilege (SHOW VIEW is the harmless one) on the whole schema, or what
+        the user cannot see would count as missing."""
+        database = self.query("SELECT DATABASE()")[0][0]
+        privileges: set[str] = set()
+        for (line,) in self.query("SHOW GRANTS"):
+            m = _SCHEMA_GRANT.match(line)
+            if m and (m["schema"] == "*" or _like(database, m["schema"][1:-1].replace("``", "`"))):
+                privileges.update(p.strip().upper() for p in m["privileges"].split(","))
+        if "ALL PRIVILEGES" in privileges or ("SELECT" in privileges and privileges - {"SELECT", "USAGE"}):
+            return []
+        user, _, host = self.query("SELECT CURRENT_USER()")[0][0].rpartition("@")
+        return [f"GRANT SELECT, SHOW VIEW ON {self.quote(database)}.* TO '{user}'@'{host}'"]
+
     def describe_error(self, exc: BaseException) -> str:
         args = getattr(exc, "args", ())
         if len(args) == 2 and isinstance(args[0], int):
             return f"{args[1]} (error {args[0]})"
         return super().describe_error(exc)
+
+
+def _like(value: str, pattern: str) -> bool:
+    """``value LIKE pattern`` as GRANT reads a schema name (``%``, ``_``, ``\\`` escapes)."""
+    regex = "".join(".*" if part == "%" else "." if part == "_" else re.escape(part[-1])
+                    for part in re.findall(r"\\.|.", pattern, re.DOTALL))
+    return re.fullmatch(regex, value, re.DOTALL) is not None

@@ -31,6 +31,22 @@ _BY_NAME_OR_INDEX = """AND (lower(c.relname) = ANY(%(names)s::text[]) OR c.oid I
     SELECT x.indrelid FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
     WHERE lower(ic.relname) = ANY(%(names)s::text[])))"""
 
+# Indexes a failed CREATE INDEX CONCURRENTLY left: they exist, but are never used
+_INVALID_INDEXES = """
+SELECT 'index:' || lower(c.relname) || '.' || lower(i.relname)
+FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
+WHERE NOT x.indisvalid AND c.relnamespace = current_schema()::regnamespace
+  AND lower(c.relname) = ANY(%(names)s::text[])
+"""
+# The catalogs show every relation to every user; what a user needs is USAGE on the schema
+# (without it the schema drops out of current_schema()) and SELECT on the tracking table.
+_ACCESS = """
+SELECT current_user, current_schema(), current_setting('search_path'),
+       ARRAY(SELECT c.relname FROM pg_class c
+             WHERE c.relname = ANY(%(tables)s) AND c.relnamespace = current_schema()::regnamespace
+               AND NOT has_table_privilege(c.oid, 'SELECT') ORDER BY c.relname)
+"""
+
 
 _SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
@@ -127,8 +143,8 @@ class Postgres(Database):
         them), which lets several statements and the COMMIT travel as one simple query."""
         from psycopg import ClientCursor
 
-        parts = (["BEGIN"] if begin else []) + [self._sql(sql) for sql, _ in statements] + (
-            ["COMMIT"] if commit else [])
+        parts = (["BEGIN"] if begin and not self.held else []) + [
+            self._sql(sql) for sql, _ in statements] + (["COMMIT"] if commit and not self.held else [])
         cur = ClientCursor(self.conn)
         try:
             cur.execute("; ".join(parts), [p for _, params in statements for p in params])
@@ -157,6 +173,28 @@ class Postgres(Database):
         finally:
             cur.close()
         return found if kinds is None else {o for o in found if o.split(":", 1)[0] in kinds}
+
+    def invalid_indexes(self, names: Iterable[str]) -> set[str]:
+        wanted = filter_names(names)
+        if not wanted:
+            return set()
+        return {row[0] for row in self.query(_INVALID_INDEXES.replace("%(names)s", "?"), (wanted,))}
+
+    def missing_grants(self, tables: Sequence[str]) -> list[str]:
+        user, schema, search_path, unreadable = self.query(
+            _ACCESS.replace("%(tables)s", "?"), (list(tables),))[0]
+        if schema is None:
+            return [f"GRANT USAGE ON SCHEMA {self.quote(s)} TO {self.quote(user)}"
+                    for s in self._search_path_schemas(search_path, user)[:1]] or [
+                f"a schema of search_path ({search_path}) to exist, with USAGE for {self.quote(user)}"]
+        return [f"GRANT SELECT ON {self.quote(schema)}.{self.quote(t)} TO {self.quote(user)}" for t in unreadable]
+
+    def _search_path_schemas(self, search_path: str, user: str) -> list[str]:
+        """The existing schemas search_path names, in its order."""
+        names = [user if n.strip() == '"$user"' or n.strip() == "$user" else n.strip().strip('"')
+                 for n in search_path.split(",")]
+        existing = {r[0] for r in self.query("SELECT nspname FROM pg_namespace WHERE nspname = ANY(?)", (names,))}
+        return [n for n in names if n in existing]
 
     def describe_error(self, exc: BaseException) -> str:
         diag = getattr(exc, "diag", None)

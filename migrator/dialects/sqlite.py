@@ -63,8 +63,7 @@ class SQLite(Database):
         except sqlite3.Error as exc:
             raise DatabaseError(f"cannot open SQLite database {self.path}: {exc}") from None
 
-    def begin(self) -> None:
-        self.run_script_statement("BEGIN IMMEDIATE")
+    begin_sql = "BEGIN IMMEDIATE"
 
     def try_lock(self, key: str) -> bool:
         if self.path == ":memory:":

@@ -71,7 +71,7 @@ def test_failing_migration(mig, db):
         assert versions(db) == VERSIONS and not any(row.dirty for row in tracking_rows(db))
         assert failed[0][2]["dirty"] is False
         r = ok(mig("status", "--check"), 1)  # behind, not dirty
-        assert r.out.splitlines()[-1] == "Database is 1 migrations behind."
+        assert r.out.splitlines()[-1] == "Database is 1 migration behind."
         ok(mig("up"), 1)  # the same failure again, still nothing recorded
         assert versions(db) == VERSIONS
     else:

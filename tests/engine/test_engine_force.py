@@ -93,3 +93,52 @@ def test_prompt_on_a_terminal(mig, db):
     p = run_on_tty(mig, "y", "down", "--steps", "2")
     assert p.returncode == 0, p.stderr
     assert versions(db) == [1, 2, 3]
+
+
+def test_force_on_an_applied_version_accepts_its_edited_file(mig, db):
+    """An intentional edit of an applied file: `force V` takes the file's checksum, once."""
+    ok(mig("up"))
+    path = next(mig.folder.glob("0005_*.up.sql"))
+    path.write_text(path.read_text() + "-- clarified after it was applied\n")
+    r = ok(mig("up"), 6)
+    assert "0005_noop.up.sql" in r.err
+    before = tracking_rows(db)
+
+    r = ok(mig("force", "5", "--yes"))
+    assert "accepted the current file of 5 (checksum updated)" in r.out
+    rows = tracking_rows(db)
+    assert rows[-1].checksum == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert [(r.version, r.created, r.dropped, r.forced) for r in rows] == [
+        (r.version, r.created, r.dropped, r.forced) for r in before], "force must change only the checksum"
+    assert events(db, event="MIGRATION_FORCED")[-1][2]["checksum_accepted"] == 5
+    r = ok(mig("up"))
+    assert "No pending migrations" in r.out
+    ok(mig("verify"))
+
+
+def test_force_after_an_index_only_migration_was_finished_by_hand(migrator_for, db, write_migrations):
+    """2 drops an index and then fails (no transaction: the drop stays, the row is dirty). The
+    operator fixes the file and forces 2: the index must be recorded as dropped by 2, or
+    verification would expect it forever (a false desync)."""
+    drop_index = "DROP INDEX ix_items_code ON items" if db.dialect == "mysql" else "DROP INDEX ix_items_code"
+    files = {
+        "0001_items.up.sql": "CREATE TABLE items (id BIGINT NOT NULL PRIMARY KEY, code VARCHAR(20) NOT NULL);\n"
+                             "CREATE INDEX ix_items_code ON items (code);\n",
+        "0002_drop_items_code_index.up.sql": f"-- migrator:no-transaction\n{drop_index};\n"
+                                             "UPDATE no_such_table SET x = 1;\n",
+    }
+    root = write_migrations({db.dialect: files}, service="app")
+    mig = migrator_for(db, root, "app")
+    r = ok(mig("up"), 1)
+    assert "Hint: the database is now dirty at version 2" in r.err
+    assert "index:items.ix_items_code" not in db.snapshot()
+
+    (mig.folder / "0002_drop_items_code_index.up.sql").write_text(f"-- migrator:no-transaction\n{drop_index};\n")
+    ok(mig("force", "2", "--yes"))
+
+    rows = tracking_rows(db)
+    assert [(r.version, r.dirty) for r in rows] == [(1, False), (2, False)]
+    assert rows[1].dropped == ["index:items.ix_items_code"]
+    ok(mig("verify"))
+    r = ok(mig("up"))
+    assert "No pending migrations" in r.out

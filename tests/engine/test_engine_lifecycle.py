@@ -88,8 +88,10 @@ def test_status_json_shape(mig, db):
     ok(mig("up", "--target", "3"))
     r = ok(mig("status", "--format", "json"))
     data = json.loads(r.out)
-    assert set(data) == {"service", "table_prefix", "migrations", "pending", "dirty"}
-    assert (data["service"], data["table_prefix"], data["pending"], data["dirty"]) == ("app", "app", 2, False)
+    assert set(data) == {"service", "table_prefix", "current_version", "migrations", "pending", "dirty",
+                         "dirty_version", "desync", "changed_files"}
+    assert (data["service"], data["table_prefix"], data["current_version"], data["pending"], data["dirty"],
+            data["dirty_version"], data["desync"], data["changed_files"]) == ("app", "app", 3, 2, False, None, None, [])
     assert [m["version"] for m in data["migrations"]] == VERSIONS
     for m in data["migrations"]:
         assert set(m) == {"version", "name", "applied_at", "status"}

@@ -174,8 +174,11 @@ def test_data_only_migration_records_nothing_and_verifies(db, small, cli):
     assert cli("status", "--check", dsn=db.dsn, migrations=migrations).code == 0
 
 
-def test_data_only_newest_does_not_hide_a_desync(db, small, cli):
-    """Version 4's table dropped below a data-only version 5: still detected (exit 4)."""
+def test_data_only_newest_does_not_hide_a_desync_and_a_failed_repair_leaves_tracking_as_it_was(db, small, cli):
+    """Version 4's table dropped below a data-only version 5: detected, and repairable (5 recorded
+    no objects, so it is rewound with 4). Re-applying 5 fails (its row is still there); on SQLite
+    and PostgreSQL the rewind and the re-application are one transaction: nothing changed. On
+    MariaDB DDL commits as it goes: 4 is back, 5 is dirty."""
     migrations = small(db, data_only=True)
     assert cli("up", dsn=db.dsn, migrations=migrations).code == 0
     drop(db, "newest_table")
@@ -183,11 +186,74 @@ def test_data_only_newest_does_not_hide_a_desync(db, small, cli):
 
     verify = cli("verify", dsn=db.dsn, migrations=migrations)
     assert verify.code == 4, verify.text
-    assert FATAL in verify.err.splitlines()
+    assert_fatal_then(verify, REPAIR_HINT.format(version=4))
     assert "table:tasks" in verify.err
+
     up = cli("up", dsn=db.dsn, migrations=migrations, env=REPAIR_ENV)
-    assert up.code in (0, 4), up.text
-    if up.code == 4:
-        assert state(db) == before
+
+    assert up.code == 1, up.text
+    assert "Error: migration 5 failed: 0005_seed.up.sql line 1:" in up.err
+    if db.dialect == "mysql":
+        assert any(line.startswith("Hint: the database is now dirty at version 5") for line in up.err.splitlines())
+        assert [(r[0], r[5]) for r in tracking_rows(db)] == [("1", "0"), ("2", "0"), ("3", "0"), ("4", "0"),
+                                                             ("5", "1")]
+        assert "table:tasks" in db.snapshot()
+        assert len(events(db, "MIGRATION_TRACKING_REPAIRED")) == 1
     else:
-        assert cli("verify", dsn=db.dsn, migrations=migrations).code == 0
+        assert "Hint: the repair was rolled back: tracking rows 4, 5 are as they were; fix the cause, then run " \
+               "up with MIGRATE_REPAIR_TRACKING=1 again" in up.err.splitlines()
+        assert state(db) == before
+        assert events(db, "MIGRATION_TRACKING_REPAIRED") == []
+        assert [v for v, _ in events(db, "MIGRATION_FAILED")] == [5]
+
+
+# -- the force hint on the example platform: proven by every object kind ----------------------
+
+@pytest.mark.parametrize("at", [8, 5])
+def test_dropped_tracker_hint_is_proven_by_columns_and_indexes_too(db, example_copy, cli, at):
+    """auth at 8 (or 5) with platform_migrations dropped: versions 5-8 add columns, an index and
+    drop a column, so counting tables alone said 4, and following that failed on 'column already
+    exists'. The hint names the version the whole schema proves, and following it works."""
+    def run(*args):
+        return cli(*args, dsn=db.dsn, migrations=example_copy, service="auth")
+
+    assert run("up", "--target", str(at)).code == 0
+    db.execute("DROP TABLE platform_migrations")
+
+    refused = run("up")
+    assert refused.code == 4, refused.text
+    assert_no_raw_error(refused)
+    assert refused.err.splitlines()[-1] == (
+        f"Hint: the schema shows every table, column, index and constraint up to version {at} and nothing "
+        f"of a later one: record it with `migrator force {at}` and run up again")
+
+    assert run("force", str(at), "--yes").code == 0
+    up = run("up")
+    assert up.code == 0, up.text
+    assert "already exists" not in up.text
+    assert [line.split()[1] for line in up.out.splitlines() if line.startswith("Applied ") and "ms)" in line] == [
+        str(v) for v in range(at + 1, 9)]
+    assert "column:users.full_name" not in db.snapshot() and "column:users.display_name" in db.snapshot()
+    assert run("verify").code == 0
+
+
+def test_dropped_tracker_on_a_half_applied_version_proves_no_version(db, example_copy, cli):
+    """auth at 4 plus one of the two columns 5 adds: neither 4 nor 5 is the schema's version."""
+    def run(*args):
+        return cli(*args, dsn=db.dsn, migrations=example_copy, service="auth")
+
+    assert run("up", "--target", "4").code == 0
+    db.execute("DROP TABLE platform_migrations", "ALTER TABLE users ADD COLUMN display_name TEXT NULL")
+    before = sorted(db.snapshot())
+
+    for command in ("up", "verify"):
+        result = run(command)
+        assert result.code == 4, result.text
+        assert_no_raw_error(result)
+        assert not FORCE_HINT.search(result.err), result.err
+        assert result.err.splitlines()[-1].startswith(
+            "Hint: no version can be proven: the schema matches no single version")
+    assert sorted(db.snapshot()) == before
+    status = run("status")
+    assert status.code == 0
+    assert status.out.splitlines()[-1] == "Database tracking is out of sync with the schema (run migrator verify)."

@@ -33,6 +33,10 @@ def test_newest_table_dropped_up_refuses_without_flag_and_changes_nothing(migrat
     assert result.code == 4, result.text
     assert_fatal_then(result, REPAIR_HINT.format(version=4))
     assert "table:tasks" in result.err
+    assert [line for line in result.err.splitlines() if line.startswith("Hint:")] == [
+        "Hint: the schema is older than its tracking (e.g. a restored dump): to delete tracking rows 4 and "
+        "apply them again, run `up` once with MIGRATE_REPAIR_TRACKING=1 (Helm: svc.migration.repairTracking: "
+        "true), then set it back"]
     assert state(db) == before
     assert "table:tasks" not in db.snapshot()
     assert events(db, REPAIRED) == []
@@ -164,6 +168,10 @@ def test_index_of_newest_dropped_is_partial_and_refused(migrated, env):
     assert result.code == 4, result.text
     assert_fatal_then(result, REFUSED)
     assert "Re-run with MIGRATE_REPAIR_TRACKING=1" not in result.text
+    assert result.err.splitlines()[-1] == (
+        "Hint: the flag cannot fix this: make the schema match one version by hand (recreate what is "
+        "missing, drop what came back or was left behind), record that version with `migrator force "
+        "<version>`, then run `migrator up`")
     assert "index:tasks.ix_tasks_title" in result.err
     assert "version 4" in result.err
     assert state(db) == before
