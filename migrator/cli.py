@@ -23,7 +23,8 @@ exit codes:
   1  a migration or database error (also: status --check behind, a declined prompt, wait timed out)
   2  usage or configuration error: bad flag, bad DSN, invalid migration set
   3  dirty state: a migration stopped half-way; fix the schema by hand, then `migrator force V`
-  4  tracking desync: the tracking table claims objects that do not exist in the schema
+  4  tracking desync: the tracking table claims objects that do not exist in the schema,
+     or that objects it records as dropped exist again
   5  the migration lock was not acquired within --lock-timeout
   6  an applied migration's file changed on disk (checksum mismatch)
 
