@@ -212,17 +212,19 @@ class Runner:
         if self.model is None:
             self.model = catalog.SchemaModel(self.db)
         if not self.model.known:  # one catalog query for the names of every migration still to run
-            self.model.scope(set().union(*(catalog.names_in(self.statements(n)) for n in self.migrations
+            self.model.scope(set().union(*(catalog.relation_names(self.statements(n)) for n in self.migrations
                                            if n.version >= m.version)) - own)
+        far = catalog.far_reaching(statements)
         # the relations to read before and after (none for INSERT/UPDATE/DELETE alone)
-        scope = set() if catalog.data_only(statements) else self.model.scope(catalog.names_in(statements) - own)
+        names = set() if catalog.data_only(statements) else catalog.relation_names(statements, bodies=far) - own
+        scope = self.model.wide_scope(names) if far else self.model.scope(names)
         started = time.monotonic()
         if self.transactional(m):
             self.db.begin()
             try:
                 before = self.model.before(scope)
                 self._run(m, statements, m.up.path)
-                change = catalog.diff(before, self.model.after(scope), own)
+                change = self._change(statements, names, scope, before, far)
                 ms = int((time.monotonic() - started) * 1000)
                 self.db.batch([
                     self.tracker.insert_sql(m, dirty=False, created=change.created,
@@ -243,7 +245,7 @@ class Runner:
                 self.model.reset()
                 self._failed(m, exc, dirty=True, action="up")
                 raise
-            change = catalog.diff(before, self.model.after(scope), own)
+            change = self._change(statements, names, scope, before, far)
             ms = int((time.monotonic() - started) * 1000)
             try:
                 self.db.batch([
@@ -253,11 +255,25 @@ class Runner:
             except BaseException as exc:
                 self.db.rollback_after(exc)
                 raise
-        if catalog.far_reaching(statements):
+        if far:
             self.model.reset()
         self.log.info("MIGRATION_APPLIED", version=m.version, name=m.name, execution_ms=ms,
                       created=len(change.created), dropped=len(change.dropped))
         return ms
+
+    def _change(self, statements: list[Statement], names: set[str], scope: set[str], before: set[str],
+                far: bool) -> catalog.Change:
+        """What the migration changed, from the after-snapshot (one catalog query)."""
+        prior, now = self.model.after(scope)
+        before |= prior
+        own = self.model.with_owned(self.service.own_tables | catalog.migrator_tables(before | now))
+        change = catalog.recorded(before, now, statements, own)
+        if far:  # what a CASCADE took from relations the migration does not name: only this service's
+            named = self.model.with_owned(names)
+            live = catalog.live_objects(self.rows().values())
+            change = catalog.Change(change.created, {o for o in change.dropped
+                                                     if catalog.relation_of(o) in named or o in live})
+        return change
 
     def _applied_event(self, m: Migration, ms: int, change: catalog.Change):
         return self.tracker.event_sql("MIGRATION_APPLIED", m.version, name=m.name, execution_ms=ms,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 
+from migrator.catalog import Scan
 from migrator.dialects.base import Database, filter_names
 from migrator.errors import UsageError
 
@@ -28,6 +29,54 @@ _BY_NAME = "AND lower(c.relname) = ANY(%(names)s::text[])"
 _BY_NAME_OR_INDEX = """AND (lower(c.relname) = ANY(%(names)s::text[]) OR c.oid IN (
     SELECT x.indrelid FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
     WHERE lower(ic.relname) = ANY(%(names)s::text[])))"""
+
+# scan(): the named relations (a filter above) and the relations that go with them: what
+# depends on one automatically or internally (pg_depend 'a', 'i'): the sequences of SERIAL and
+# IDENTITY columns, partitions. One more element per such pair: ['owned:', owner, relation].
+_NAMED = """WITH RECURSIVE named AS (
+    SELECT c.oid FROM pg_class c
+    WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') {filter}
+)"""
+_OWNED = """, reach(oid, owner) AS (
+    SELECT oid, NULL::oid FROM named
+    UNION
+    SELECT d.objid, d.refobjid FROM reach r
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = r.oid
+        AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') AND d.objid <> r.oid
+    JOIN pg_class k ON k.oid = d.objid AND k.relkind IN ('r', 'p', 'S', 'f')
+)"""
+# ... or, with cascade, everything that depends on them, as DROP ... CASCADE walks pg_depend
+# (also from the routines, types and extensions of those names): the dependents, and the owner
+# of each internal part reached (a view's rewrite rule -> the view, and on to its dependents);
+# of what is reached, the relations whose recorded objects can go: a relation itself, the view
+# of a rewrite rule, the table of a constraint (not a trigger's or a default's table)
+_CASCADE = """, seed(classid, objid) AS (
+    SELECT 'pg_class'::regclass::oid, oid FROM named
+    UNION ALL SELECT 'pg_proc'::regclass::oid, p.oid FROM pg_proc p
+        WHERE p.pronamespace = current_schema()::regnamespace AND lower(p.proname) = ANY(%(names)s::text[])
+    UNION ALL SELECT 'pg_type'::regclass::oid, t.oid FROM pg_type t
+        WHERE t.typnamespace = current_schema()::regnamespace AND lower(t.typname) = ANY(%(names)s::text[])
+    UNION ALL SELECT 'pg_extension'::regclass::oid, e.oid FROM pg_extension e
+        WHERE lower(e.extname) = ANY(%(names)s::text[])
+), walk(classid, objid) AS (
+    SELECT classid, objid FROM seed
+    UNION
+    SELECT x.classid, x.objid FROM walk w, LATERAL (
+        SELECT d.classid, d.objid FROM pg_depend d WHERE d.refclassid = w.classid AND d.refobjid = w.objid
+        UNION ALL
+        SELECT d.refclassid, d.refobjid FROM pg_depend d
+        WHERE d.classid = w.classid AND d.objid = w.objid AND d.deptype = 'i') x
+), reach(oid, owner) AS (
+    SELECT objid, NULL::oid FROM walk WHERE classid = 'pg_class'::regclass
+    UNION SELECT r.ev_class, NULL FROM walk w JOIN pg_rewrite r ON w.classid = 'pg_rewrite'::regclass AND r.oid = w.objid
+    UNION SELECT k.conrelid, NULL FROM walk w JOIN pg_constraint k ON w.classid = 'pg_constraint'::regclass AND k.oid = w.objid
+)"""
+_REACHED = "AND c.oid IN (SELECT oid FROM reach)"
+_OWNED_PAIRS = """
+UNION ALL
+SELECT ARRAY['owned:', lower(o.relname), lower(k.relname)]
+FROM reach r JOIN pg_class k ON k.oid = r.oid JOIN pg_class o ON o.oid = r.owner
+"""
 
 
 _SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
@@ -114,6 +163,29 @@ class Postgres(Database):
         finally:
             cur.close()
         return found if kinds is None else {o for o in found if o.split(":", 1)[0] in kinds}
+
+    def scan(self, names: Iterable[str], *, via_indexes: bool = True, cascade: bool = False) -> Scan:
+        wanted = filter_names(names)
+        if not wanted:
+            return Scan(set())
+        named = _NAMED.format(filter=_BY_NAME_OR_INDEX if via_indexes else _BY_NAME)
+        sql = named + (_CASCADE if cascade else _OWNED) + _SNAPSHOT.format(filter=_REACHED) + _OWNED_PAIRS
+        objects: set[str] = set()
+        owned: dict[str, set[str]] = {}
+        for (row,) in self.query_named(sql, {"names": wanted}):
+            if row[0] == "owned:":
+                owned.setdefault(row[1], set()).add(row[2])
+            else:
+                objects.update(row)
+        return Scan(objects, owned)
+
+    def query_named(self, sql: str, params: dict) -> list[tuple]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql, params)
+            return list(cur.fetchall())
+        finally:
+            cur.close()
 
     def describe_error(self, exc: BaseException) -> str:
         diag = getattr(exc, "diag", None)
