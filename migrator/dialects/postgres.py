@@ -38,7 +38,7 @@ _NAMED = """WITH RECURSIVE named AS (
     WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') {filter}
 )"""
 _OWNED = """, reach(oid, owner) AS (
-    SELECT oid, NULL::oid FROM named
+    SELECT oid, NULL::oid FROM {start}
     UNION
     SELECT d.objid, d.refobjid FROM reach r
     JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = r.oid
@@ -66,10 +66,10 @@ _CASCADE = """, seed(classid, objid) AS (
         UNION ALL
         SELECT d.refclassid, d.refobjid FROM pg_depend d
         WHERE d.classid = w.classid AND d.objid = w.objid AND d.deptype = 'i') x
-), reach(oid, owner) AS (
-    SELECT objid, NULL::oid FROM walk WHERE classid = 'pg_class'::regclass
-    UNION SELECT r.ev_class, NULL FROM walk w JOIN pg_rewrite r ON w.classid = 'pg_rewrite'::regclass AND r.oid = w.objid
-    UNION SELECT k.conrelid, NULL FROM walk w JOIN pg_constraint k ON w.classid = 'pg_constraint'::regclass AND k.oid = w.objid
+), cascaded(oid) AS (
+    SELECT objid FROM walk WHERE classid = 'pg_class'::regclass
+    UNION SELECT r.ev_class FROM walk w JOIN pg_rewrite r ON w.classid = 'pg_rewrite'::regclass AND r.oid = w.objid
+    UNION SELECT k.conrelid FROM walk w JOIN pg_constraint k ON w.classid = 'pg_constraint'::regclass AND k.oid = w.objid
 )"""
 _REACHED = "AND c.oid IN (SELECT oid FROM reach)"
 _OWNED_PAIRS = """
@@ -169,7 +169,8 @@ class Postgres(Database):
         if not wanted:
             return Scan(set())
         named = _NAMED.format(filter=_BY_NAME_OR_INDEX if via_indexes else _BY_NAME)
-        sql = named + (_CASCADE if cascade else _OWNED) + _SNAPSHOT.format(filter=_REACHED) + _OWNED_PAIRS
+        reach = _CASCADE + _OWNED.format(start="cascaded") if cascade else _OWNED.format(start="named")
+        sql = named + reach + _SNAPSHOT.format(filter=_REACHED) + _OWNED_PAIRS
         objects: set[str] = set()
         owned: dict[str, set[str]] = {}
         for (row,) in self.query_named(sql, {"names": wanted}):

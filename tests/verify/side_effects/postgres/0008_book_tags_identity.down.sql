@@ -1,0 +1,1 @@
+ALTER TABLE book_tags DROP COLUMN id;
