@@ -437,20 +437,14 @@ class SchemaModel:
         return self._take(self.db.scan(names, cascade=True), names)
 
     def before(self, relations: set[str]) -> set[str]:
-        return self._held(relations)
-
-    def _held(self, relations: set[str]) -> set[str]:
         return {o for relation in relations for o in self.objects.get(relation, ())}
 
-    def after(self, relations: set[str]) -> tuple[set[str], set[str]]:
+    def after(self, relations: set[str]) -> set[str]:
         """One catalog query: the objects on ``relations`` and on the relations that now go
-        with them; the model takes them. Returns (what the model held for relations that
-        joined the scope, which it had not read: nothing), the objects now)."""
+        with them (new ones: a SERIAL column's sequence); the model takes them."""
         scan = self.db.scan(relations, via_indexes=False)
-        joined = scan.relations - relations
-        prior = self._held(joined)
         covered = self._take(scan, relations)
-        return prior, {o for o in scan.objects if relation_of(o) in covered}
+        return {o for o in scan.objects if relation_of(o) in covered}
 
 
 def check(db, rows) -> Desync | None:

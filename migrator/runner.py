@@ -211,12 +211,12 @@ class Runner:
         own = self.service.own_tables
         if self.model is None:
             self.model = catalog.SchemaModel(self.db)
-        if not self.model.known:  # one catalog query for the names of every migration still to run
-            self.model.scope(set().union(*(catalog.relation_names(self.statements(n)) for n in self.migrations
-                                           if n.version >= m.version)) - own)
         far = catalog.far_reaching(statements)
         # the relations to read before and after (none for INSERT/UPDATE/DELETE alone)
         names = set() if catalog.data_only(statements) else catalog.relation_names(statements, bodies=far) - own
+        if names and not self.model.known:  # one catalog query for the names of every migration still to run
+            self.model.scope(set().union(*(catalog.relation_names(self.statements(n)) for n in self.migrations
+                                           if n.version >= m.version)) - own)
         scope = self.model.wide_scope(names) if far else self.model.scope(names)
         started = time.monotonic()
         if self.transactional(m):
@@ -263,9 +263,11 @@ class Runner:
 
     def _change(self, statements: list[Statement], names: set[str], scope: set[str], before: set[str],
                 far: bool) -> catalog.Change:
-        """What the migration changed, from the after-snapshot (one catalog query)."""
-        prior, now = self.model.after(scope)
-        before |= prior
+        """What the migration changed, from the after-snapshot (one catalog query; none when
+        its statements name no relation: rows alone, comments)."""
+        if not scope:
+            return catalog.Change(set(), set())
+        now = self.model.after(scope)
         own = self.model.with_owned(self.service.own_tables | catalog.migrator_tables(before | now))
         change = catalog.recorded(before, now, statements, own)
         if far:  # what a CASCADE took from relations the migration does not name: only this service's

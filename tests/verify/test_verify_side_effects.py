@@ -49,7 +49,8 @@ SIDE_EFFECTS = {
         6: {"dropped": {"view:tag_labels", "view:popular_tags", "constraint:book_tags.fk_book_tags_tag",
                         "sequence:tags_id_seq", "table:tags"}},
         7: {"dropped": {"view:book_titles", "column:writers.full_name"}},
-        8: {"created": {"sequence:book_tags_id_seq", "column:book_tags.id"}},
+        8: {"created": {"sequence:book_tags_id_seq", "column:book_tags.id"},
+            "dropped": {"table:reviews", "sequence:reviews_id_seq"}},
     },
     "mysql": {
         4: {"dropped": {"index:books.ix_books_isbn", "column:books.isbn"}},

@@ -1,1 +1,0 @@
-ALTER TABLE book_tags DROP COLUMN id;
