@@ -28,16 +28,19 @@ _NOT_CODE = lazy_re(
 
 
 def _code(sql: str, bodies: bool = False) -> str:
-    """The statement without comments; string literals and dollar-quoted bodies blanked too,
-    or, with ``bodies``, opened up (so the names a routine or a dynamic statement uses count)."""
+    """The statement without comments, string literals and dollar-quoted bodies; with
+    ``bodies``, a dollar-quoted body's own code is kept (a DO block's or a routine's
+    statements). A string literal is data, never code: the name it holds may be another
+    service's table that a migration only waits for."""
     if not bodies:
         return _NOT_CODE.sub(" ", sql)
 
     def opened(m: re.Match) -> str:
         text = m.group(0)
-        if text.startswith(("--", "/*")):
+        if not text.startswith("$"):
             return " "
-        return " " + (text[1:-1] if text.startswith("'") else text[len(m.group(1)) + 2:-len(m.group(1)) - 2]) + " "
+        tag = len(m.group(1)) + 2
+        return " " + _code(text[tag:-tag], bodies=True) + " "
 
     return _NOT_CODE.sub(opened, sql)
 
@@ -84,8 +87,8 @@ _TOKEN = lazy_re(r'"((?:[^"]|"")+)"|`((?:[^`]|``)+)`|\[([^\]]+)\]|([A-Za-z_][A-Z
 
 def relation_names(statements: Iterable[Statement], *, bodies: bool = False) -> set[str]:
     """The identifiers of ``names_in`` that can name a relation: SQL keywords standing as
-    keywords are left out. With ``bodies``, the names inside routine bodies and string
-    literals count too (what a DO block or a dynamic EXECUTE may touch)."""
+    keywords are left out. With ``bodies``, the names in the code of dollar-quoted bodies
+    count too (what a DO block or a routine touches; not dynamic SQL built from strings)."""
     out: set[str] = set()
     for statement in statements:
         _relation_names(_code(statement.sql, bodies), out)

@@ -270,11 +270,11 @@ class Runner:
         now = self.model.after(scope)
         own = self.model.with_owned(self.service.own_tables | catalog.migrator_tables(before | now))
         change = catalog.recorded(before, now, statements, own)
-        if far:  # what a CASCADE took from relations the migration does not name: only this service's
-            named = self.model.with_owned(names)
+        if far:  # relations it reached but does not name may be another service's: only what
+            named = self.model.with_owned(names)  # this service recorded counts as its drop there
             live = catalog.live_objects(self.rows().values())
-            change = catalog.Change(change.created, {o for o in change.dropped
-                                                     if catalog.relation_of(o) in named or o in live})
+            change = catalog.Change({o for o in change.created if catalog.relation_of(o) in named},
+                                    {o for o in change.dropped if catalog.relation_of(o) in named or o in live})
         return change
 
     def _applied_event(self, m: Migration, ms: int, change: catalog.Change):
@@ -304,7 +304,9 @@ class Runner:
         return ms
 
     def _dropped_now(self, version: int, rows) -> list[str]:
-        """Objects that rows below ``version`` created, that its statements name, and that are gone."""
+        """Objects that rows below ``version`` created, that its statements name, and that are
+        gone; with them the gone sequences that a version recorded beside one of those (a
+        SERIAL or IDENTITY column's sequence goes with its table or column, unnamed)."""
         m = self.by_version.get(version)
         if m is None:
             return []
@@ -314,8 +316,11 @@ class Runner:
                       if catalog.relation_of(o) in names or o.rsplit(".", 1)[-1].split(":")[-1] in names}
         if not candidates:
             return []
-        current = self.db.snapshot({catalog.relation_of(o) for o in candidates})  # as in catalog.check
-        return sorted(candidates - current)
+        creators = {live[o] for o in candidates}
+        beside = {o for o in live if o.startswith("sequence:") and live[o] in creators} - candidates
+        current = self.db.snapshot({catalog.relation_of(o) for o in candidates | beside})  # as in catalog.check
+        gone = candidates - current
+        return sorted(gone | {o for o in beside - current if live[o] in {live[g] for g in gone}})
 
     def force(self, version: int, rows: dict[int, AppliedRow]) -> dict[str, list[int]]:
         removed = sorted(v for v in rows if v > version)

@@ -189,11 +189,11 @@ def test_a_far_reaching_statement_among_ordinary_ones(db, write_migrations):
 def test_after_dynamic_sql_the_next_migration_reads_the_catalog_again(make_database, write_migrations):
     """A DO block alters a table through a name it builds: no snapshot sees that, but the
     next migration must not take the column as its own (the run's model starts again). The
-    names a block's body does spell out are read: the table it creates is recorded."""
+    names in a block's code are read: the table it creates is recorded."""
     db = make_database("postgres")
     files = {"0001_bins.up.sql": "CREATE TABLE bins (id BIGINT NOT NULL);\n",
              "0002_dynamic.up.sql": "DO $$ BEGIN EXECUTE 'ALTER TABLE ' || 'bi' || 'ns ADD COLUMN z INT'; END $$;\n"
-                                    "DO $$ BEGIN EXECUTE 'CREATE TABLE made_in_do (a INT)'; END $$;\n",
+                                    "DO $$ BEGIN CREATE TABLE made_in_do (a INT); END $$;\n",
              "0003_w.up.sql": "ALTER TABLE bins ADD COLUMN w INT NULL;\n"}
     root = write_migrations({"postgres": files}, service="svc")
     database = open_database(parse_dsn(db.dsn))
@@ -225,6 +225,29 @@ def test_a_cascade_records_only_this_services_objects(make_database, write_migra
     assert up.code == 0, up.text[-3000:]
     assert _dropped(db, "a_migrations")[2] == ["column:shared.id", "table:shared"]
     assert _desync(cli("verify", dsn=db.dsn, migrations=root, service="b"))["missing"] == {"1": ["view:b_shared"]}
+
+
+def test_force_after_a_table_dropped_by_hand_takes_its_identity_sequence_too(make_database, write_migrations,
+                                                                             cli):
+    """Version 3 drops t; the operator finished it by hand and forces it: t's IDENTITY
+    sequence, recorded by version 1 though no statement named it, went with t, and is
+    recorded as dropped with it (u's sequence, still there, is not)."""
+    db = make_database("postgres")
+    files = {"0001_t.up.sql": "CREATE TABLE t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, a int NULL);\n"
+                              "CREATE TABLE u (id serial PRIMARY KEY);\n",
+             "0002_v.up.sql": "CREATE TABLE v (id bigserial PRIMARY KEY);\n",
+             "0003_drop_t.up.sql": "DROP TABLE t;\n"}
+    migrations = write_migrations({"postgres": files}, service="svc")
+    assert cli("up", "--target", "2", dsn=db.dsn, migrations=migrations).code == 0
+    assert {"sequence:t_id_seq", "sequence:u_id_seq"} <= set(applied_objects(db)[1])
+    db.execute("DROP TABLE t")
+
+    assert cli("force", "3", "--yes", dsn=db.dsn, migrations=migrations).code == 0
+
+    assert _dropped(db)[3] == ["column:t.a", "column:t.id", "constraint:t.t_pkey", "index:t.t_pkey",
+                               "sequence:t_id_seq", "table:t"]
+    verified = cli("verify", dsn=db.dsn, migrations=migrations)
+    assert verified.code == 0, verified.text[-3000:]
 
 
 @pytest.mark.parametrize("sql, far", [
