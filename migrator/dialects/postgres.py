@@ -40,10 +40,11 @@ _NAMED = """WITH RECURSIVE named AS (
 _OWNED = """, reach(oid, owner) AS (
     SELECT oid, NULL::oid FROM {start}
     UNION
-    SELECT d.objid, d.refobjid FROM reach r
-    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = r.oid
-        AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') AND d.objid <> r.oid
-    JOIN pg_class k ON k.oid = d.objid AND k.relkind IN ('r', 'p', 'S', 'f')
+    SELECT d.objid, r.oid FROM reach r, LATERAL (
+        SELECT d.objid FROM pg_depend d
+        WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = r.oid AND d.classid = 'pg_class'::regclass
+          AND d.deptype IN ('a', 'i') AND d.objid <> r.oid) d
+    WHERE (SELECT k.relkind FROM pg_class k WHERE k.oid = d.objid) IN ('r', 'p', 'S', 'f')
 )"""
 # ... or, with cascade, everything that depends on them, as DROP ... CASCADE walks pg_depend
 # (also from the routines, types and extensions of those names): the dependents, and the owner
@@ -71,11 +72,12 @@ _CASCADE = """, seed(classid, objid) AS (
     UNION SELECT r.ev_class FROM walk w JOIN pg_rewrite r ON w.classid = 'pg_rewrite'::regclass AND r.oid = w.objid
     UNION SELECT k.conrelid FROM walk w JOIN pg_constraint k ON w.classid = 'pg_constraint'::regclass AND k.oid = w.objid
 )"""
-_REACHED = "AND c.oid IN (SELECT oid FROM reach)"
+_REACHED = "AND c.oid = ANY(ARRAY(SELECT oid FROM reach))"  # by the oid index
 _OWNED_PAIRS = """
 UNION ALL
-SELECT ARRAY['owned:', lower(o.relname), lower(k.relname)]
-FROM reach r JOIN pg_class k ON k.oid = r.oid JOIN pg_class o ON o.oid = r.owner
+SELECT ARRAY['owned:', (SELECT lower(o.relname) FROM pg_class o WHERE o.oid = r.owner),
+             (SELECT lower(k.relname) FROM pg_class k WHERE k.oid = r.oid)]
+FROM reach r WHERE r.owner IS NOT NULL
 """
 
 
