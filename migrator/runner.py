@@ -264,18 +264,20 @@ class Runner:
         own = self.service.own_tables
         if self.model is None:
             self.model = catalog.SchemaModel(self.db)
-        if not self.model.known:  # one catalog query for the names of every migration still to run
-            self.model.scope(set().union(*(catalog.names_in(self.statements(n)) for n in self.migrations
-                                           if n.version >= m.version)) - own)
+        far = catalog.far_reaching(statements)
         # the relations to read before and after (none for INSERT/UPDATE/DELETE alone)
-        scope = set() if catalog.data_only(statements) else self.model.scope(catalog.names_in(statements) - own)
+        names = set() if catalog.data_only(statements) else catalog.relation_names(statements, bodies=far) - own
+        if names and not self.model.known:  # one catalog query for the names of every migration still to run
+            self.model.scope(set().union(*(catalog.relation_names(self.statements(n)) for n in self.migrations
+                                           if n.version >= m.version)) - own)
+        scope = self.model.wide_scope(names) if far else self.model.scope(names)
         started = time.monotonic()
         if self.transactional(m):
             self.db.begin()
             try:
                 before = self.model.before(scope)
                 self._run(m, statements, m.up.path)
-                change = catalog.diff(before, self.model.after(scope), own)
+                change = self._change(statements, names, scope, before, far)
                 ms = int((time.monotonic() - started) * 1000)
                 self.db.batch([
                     self.tracker.insert_sql(m, dirty=False, created=change.created,
@@ -296,7 +298,7 @@ class Runner:
                 self.model.reset()
                 self._failed(m, exc, dirty=True, action="up")
                 raise
-            change = catalog.diff(before, self.model.after(scope), own)
+            change = self._change(statements, names, scope, before, far)
             ms = int((time.monotonic() - started) * 1000)
             try:
                 self.db.batch([
@@ -306,11 +308,27 @@ class Runner:
             except BaseException as exc:
                 self.db.rollback_after(exc)
                 raise
-        if catalog.far_reaching(statements):
+        if far:
             self.model.reset()
         self.log.info("MIGRATION_APPLIED", version=m.version, name=m.name, execution_ms=ms,
                       created=len(change.created), dropped=len(change.dropped))
         return ms
+
+    def _change(self, statements: list[Statement], names: set[str], scope: set[str], before: set[str],
+                far: bool) -> catalog.Change:
+        """What the migration changed, from the after-snapshot (one catalog query; none when
+        its statements name no relation: rows alone, comments)."""
+        if not scope:
+            return catalog.Change(set(), set())
+        now = self.model.after(scope)
+        own = self.model.with_owned(self.service.own_tables | catalog.migrator_tables(before | now))
+        change = catalog.recorded(before, now, statements, own)
+        if far:  # relations it reached but does not name may be another service's: only what
+            named = self.model.with_owned(names)  # this service recorded counts as its drop there
+            live = catalog.live_objects(self.rows().values())
+            change = catalog.Change({o for o in change.created if catalog.relation_of(o) in named},
+                                    {o for o in change.dropped if catalog.relation_of(o) in named or o in live})
+        return change
 
     def _applied_event(self, m: Migration, ms: int, change: catalog.Change):
         return self.tracker.event_sql("MIGRATION_APPLIED", m.version, name=m.name, execution_ms=ms,
@@ -339,7 +357,9 @@ class Runner:
         return ms
 
     def _dropped_now(self, version: int, rows) -> list[str]:
-        """Objects that rows below ``version`` created, that its statements name, and that are gone."""
+        """Objects that rows below ``version`` created, that its statements name, and that are
+        gone; with them the gone sequences that a version recorded beside one of those (a
+        SERIAL or IDENTITY column's sequence goes with its table or column, unnamed)."""
         m = self.by_version.get(version)
         if m is None:
             return []
@@ -349,8 +369,11 @@ class Runner:
                       if catalog.relation_of(o) in names or o.rsplit(".", 1)[-1].split(":")[-1] in names}
         if not candidates:
             return []
-        current = self.db.snapshot({catalog.relation_of(o) for o in candidates})  # as in catalog.check
-        return sorted(candidates - current)
+        creators = {live[o] for o in candidates}
+        beside = {o for o in live if o.startswith("sequence:") and live[o] in creators} - candidates
+        current = self.db.snapshot({catalog.relation_of(o) for o in candidates | beside})  # as in catalog.check
+        gone = candidates - current
+        return sorted(gone | {o for o in beside - current if live[o] in {live[g] for g in gone}})
 
     def force(self, version: int, rows: dict[int, AppliedRow]) -> dict[str, list[int]]:
         removed = sorted(v for v in rows if v > version)

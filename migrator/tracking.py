@@ -90,12 +90,13 @@ class Tracker:
         if not self.exists():
             return {}
         out = {}
+        canonical = self.db.canonical_objects
         for r in self.db.query(
             f"SELECT version, name, checksum, applied_at, execution_ms, dirty, forced, "
             f"objects_created, objects_dropped FROM {self.table} ORDER BY version"
         ):
-            out[int(r[0])] = AppliedRow(int(r[0]), r[1], r[2], iso(r[3]), int(r[4] or 0), bool(r[5]),
-                                        bool(r[6]), json.loads(r[7] or "[]"), json.loads(r[8] or "[]"))
+            out[int(r[0])] = AppliedRow(int(r[0]), r[1], r[2], iso(r[3]), int(r[4] or 0), bool(r[5]), bool(r[6]),
+                                        canonical(json.loads(r[7] or "[]")), canonical(json.loads(r[8] or "[]")))
         return out
 
     def insert(self, m: Migration, *, dirty: bool, forced: bool = False, created=(), dropped=(),

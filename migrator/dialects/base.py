@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 
+from migrator.catalog import Scan
 from migrator.config import DSN
 from migrator.errors import DatabaseError, DatabaseUnreachable, LockTimeout
 
@@ -193,6 +194,17 @@ class Database:
         """What this database user lacks to read the migrator's ``tables`` and to see every object
         of the schema in the catalog, each as the GRANT that fixes it; empty when nothing lacks."""
         return []
+
+    def scan(self, names: Iterable[str], *, via_indexes: bool = True, cascade: bool = False) -> Scan:
+        """One catalog query for a migration's snapshot: the objects on the named relations and
+        on the relations that go with them (``Scan.owned``); with ``cascade``, also on every
+        relation that depends on them (what a ``DROP ... CASCADE`` can reach). Here, where no
+        relation goes with another: the named ones."""
+        return Scan(self.snapshot(names, via_indexes=via_indexes))
+
+    def canonical_objects(self, objects: list[str]) -> list[str]:
+        """Recorded object strings as this release names them (tracking rows outlive releases)."""
+        return objects
 
     def ddl_lock_statements(self) -> list[str]:
         """Session settings that make DDL fail fast instead of queueing behind a lock."""

@@ -11,6 +11,7 @@ import socket
 import threading
 import uuid
 
+from migrator.dialects.base import Database
 from migrator.dialects.postgres import Postgres
 
 LEASE_SECONDS = 30
@@ -24,6 +25,8 @@ class Cockroach(Postgres):
         super().__init__(*args, **kwargs)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._renew_stop: threading.Event | None = None
+
+    scan = Database.scan  # its pg_depend is not PostgreSQL's: the named relations alone
 
     def ddl_lock_statements(self) -> list[str]:
         return []  # lock_timeout is not a CockroachDB session variable in every version

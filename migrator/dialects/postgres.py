@@ -7,6 +7,7 @@ import socket
 from collections.abc import Iterable, Sequence
 
 from migrator import log
+from migrator.catalog import Scan
 from migrator.dialects.base import Database, accepts_connections, filter_names
 from migrator.errors import UsageError
 
@@ -45,6 +46,55 @@ SELECT current_user, current_schema(), current_setting('search_path'),
        ARRAY(SELECT c.relname FROM pg_class c
              WHERE c.relname = ANY(%(tables)s) AND c.relnamespace = current_schema()::regnamespace
                AND NOT has_table_privilege(c.oid, 'SELECT') ORDER BY c.relname)
+"""
+# scan(): the named relations (a filter above) and the relations that go with them: what
+# depends on one automatically or internally (pg_depend 'a', 'i'): the sequences of SERIAL and
+# IDENTITY columns, partitions. One more element per such pair: ['owned:', owner, relation].
+_NAMED = """WITH RECURSIVE named AS (
+    SELECT c.oid FROM pg_class c
+    WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') {filter}
+)"""
+_OWNED = """, reach(oid, owner) AS (
+    SELECT oid, NULL::oid FROM {start}
+    UNION
+    SELECT d.objid, r.oid FROM reach r, LATERAL (
+        SELECT d.objid FROM pg_depend d
+        WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = r.oid AND d.classid = 'pg_class'::regclass
+          AND d.deptype IN ('a', 'i') AND d.objid <> r.oid) d
+    WHERE (SELECT k.relkind FROM pg_class k WHERE k.oid = d.objid) IN ('r', 'p', 'S', 'f')
+)"""
+# ... or, with cascade, everything that depends on them, as DROP ... CASCADE walks pg_depend
+# (also from the routines, types and extensions of those names): the dependents, and the owner
+# of each internal part reached (a view's rewrite rule -> the view, and on to its dependents);
+# of what is reached, the relations whose recorded objects can go: a relation itself, the view
+# of a rewrite rule, the table of a constraint (not a trigger's or a default's table)
+_CASCADE = """, seed(classid, objid) AS (
+    SELECT 'pg_class'::regclass::oid, oid FROM named
+    UNION ALL SELECT 'pg_proc'::regclass::oid, p.oid FROM pg_proc p
+        WHERE p.pronamespace = current_schema()::regnamespace AND lower(p.proname) = ANY(%(names)s::text[])
+    UNION ALL SELECT 'pg_type'::regclass::oid, t.oid FROM pg_type t
+        WHERE t.typnamespace = current_schema()::regnamespace AND lower(t.typname) = ANY(%(names)s::text[])
+    UNION ALL SELECT 'pg_extension'::regclass::oid, e.oid FROM pg_extension e
+        WHERE lower(e.extname) = ANY(%(names)s::text[])
+), walk(classid, objid) AS (
+    SELECT classid, objid FROM seed
+    UNION
+    SELECT x.classid, x.objid FROM walk w, LATERAL (
+        SELECT d.classid, d.objid FROM pg_depend d WHERE d.refclassid = w.classid AND d.refobjid = w.objid
+        UNION ALL
+        SELECT d.refclassid, d.refobjid FROM pg_depend d
+        WHERE d.classid = w.classid AND d.objid = w.objid AND d.deptype = 'i') x
+), cascaded(oid) AS (
+    SELECT objid FROM walk WHERE classid = 'pg_class'::regclass
+    UNION SELECT r.ev_class FROM walk w JOIN pg_rewrite r ON w.classid = 'pg_rewrite'::regclass AND r.oid = w.objid
+    UNION SELECT k.conrelid FROM walk w JOIN pg_constraint k ON w.classid = 'pg_constraint'::regclass AND k.oid = w.objid
+)"""
+_REACHED = "AND c.oid = ANY(ARRAY(SELECT oid FROM reach))"  # by the oid index
+_OWNED_PAIRS = """
+UNION ALL
+SELECT ARRAY['owned:', (SELECT lower(o.relname) FROM pg_class o WHERE o.oid = r.owner),
+             (SELECT lower(k.relname) FROM pg_class k WHERE k.oid = r.oid)]
+FROM reach r WHERE r.owner IS NOT NULL
 """
 
 
@@ -195,6 +245,30 @@ class Postgres(Database):
                  for n in search_path.split(",")]
         existing = {r[0] for r in self.query("SELECT nspname FROM pg_namespace WHERE nspname = ANY(?)", (names,))}
         return [n for n in names if n in existing]
+
+    def scan(self, names: Iterable[str], *, via_indexes: bool = True, cascade: bool = False) -> Scan:
+        wanted = filter_names(names)
+        if not wanted:
+            return Scan(set())
+        named = _NAMED.format(filter=_BY_NAME_OR_INDEX if via_indexes else _BY_NAME)
+        reach = _CASCADE + _OWNED.format(start="cascaded") if cascade else _OWNED.format(start="named")
+        sql = named + reach + _SNAPSHOT.format(filter=_REACHED) + _OWNED_PAIRS
+        objects: set[str] = set()
+        owned: dict[str, set[str]] = {}
+        for (row,) in self.query_named(sql, {"names": wanted}):
+            if row[0] == "owned:":
+                owned.setdefault(row[1], set()).add(row[2])
+            else:
+                objects.update(row)
+        return Scan(objects, owned)
+
+    def query_named(self, sql: str, params: dict) -> list[tuple]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql, params)
+            return list(cur.fetchall())
+        finally:
+            cur.close()
 
     def describe_error(self, exc: BaseException) -> str:
         diag = getattr(exc, "diag", None)

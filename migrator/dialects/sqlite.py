@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from migrator._lazy import lazy_re
 from migrator.dialects.base import Database, filter_names
 from migrator.errors import DatabaseError
 
@@ -16,9 +18,10 @@ _OBJECTS = ("SELECT type, lower(name), lower(tbl_name) FROM sqlite_master "
             "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND type IN ('table', 'view', 'index'){f}")
 _COLUMNS = ("SELECT lower(m.name), lower(p.name) FROM sqlite_master m, pragma_table_info(m.name) p "
             "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'{f}")
-_FOREIGN = ("SELECT lower(m.name), f.id, lower(f.\"table\"), lower(f.\"from\") "
+_FOREIGN = ("SELECT lower(m.name), f.id, lower(f.\"from\") "
             "FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'{f} "
             "ORDER BY 1, 2, f.seq")
+_FK_TARGET = lazy_re(r"(?<=\))->.*\Z", re.DOTALL)
 _UNIQUE = ("SELECT lower(m.name), il.name, lower(ii.name) FROM sqlite_master m, "
            "pragma_index_list(m.name) il, pragma_index_info(il.name) ii "
            "WHERE m.type = 'table' AND il.origin = 'u'{f} ORDER BY 1, 2, ii.seqno")
@@ -109,14 +112,17 @@ class SQLite(Database):
         return found if kinds is None else {o for o in found if o.split(":", 1)[0] in kinds}
 
     def _constraints(self, fm: str, params: list[str]) -> set[str]:
-        """SQLite constraints are unnamed: name them by what they hold."""
+        """SQLite constraints are unnamed: name them by the columns of their own table, never by
+        the table a foreign key references, which ``ALTER TABLE ... RENAME`` of that other table
+        rewrites (a change that no migration naming this table would record)."""
         groups: dict[tuple, list[str]] = {}
-        for table, fk_id, ref, col in self.query(_FOREIGN.format(f=fm), params):
-            groups.setdefault(("fk", table, fk_id, ref), []).append(col)
+        for table, fk_id, col in self.query(_FOREIGN.format(f=fm), params):
+            groups.setdefault(("fk", table, fk_id), []).append(col)
         for table, index, col in self.query(_UNIQUE.format(f=fm), params):
-            groups.setdefault(("unique", table, index, ""), []).append(col)
-        out = set()
-        for (kind, table, _, ref), cols in groups.items():
-            target = f"->{ref}" if kind == "fk" else ""
-            out.add(f"constraint:{table}.{kind}({','.join(cols)}){target}")
-        return out
+            groups.setdefault(("unique", table, index), []).append(col)
+        return {f"constraint:{table}.{kind}({','.join(cols)})" for (kind, table, _), cols in groups.items()}
+
+    def canonical_objects(self, objects: list[str]) -> list[str]:
+        """Tracking rows written by earlier releases name a foreign key by its target too:
+        ``constraint:child.fk(a)->parent`` is ``constraint:child.fk(a)``."""
+        return [_FK_TARGET.sub("", o) if o.startswith("constraint:") else o for o in objects]

@@ -157,3 +157,30 @@ def test_a_mention_of_another_services_table_does_not_record_it(migrator_for, db
     assert "table:beta_log" in tracking_rows(db, "beta")[0].created
     own_objects_only(db, "beta")
     own_objects_only(db, "alpha")
+
+
+def test_a_far_reaching_migration_does_not_record_what_another_service_adds_meanwhile(
+        migrator_for, make_database, write_migrations):
+    """alpha's far-reaching migration (a routine) names alpha_shared, so it reads every
+    relation depending on it, beta's beta_child among them (its foreign key). While it waits,
+    beta adds a column to beta_child: that is beta's, not alpha's."""
+    db = make_database("postgres")
+    root = write_migrations({"postgres": {
+        "0001_shared.up.sql": "CREATE TABLE alpha_shared (id INT PRIMARY KEY);\n",
+        "0002_routine.up.sql": "ALTER TABLE alpha_shared ADD COLUMN note TEXT NULL;\n"
+                               "CREATE FUNCTION alpha_one() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n"
+                               "DO $$ BEGIN\n  FOR i IN 1..200 LOOP\n"
+                               "    EXIT WHEN EXISTS (SELECT 1 FROM pg_attribute WHERE attname = 'late');\n"
+                               "    PERFORM pg_sleep(0.05);\n  END LOOP;\nEND $$;\n"}}, service="alpha")
+    write_migrations({"postgres": {
+        "0001_child.up.sql": "CREATE TABLE beta_child (id INT PRIMARY KEY, "
+                             "shared_id INT REFERENCES alpha_shared (id));\n",
+        "0002_late.up.sql": "SELECT pg_sleep(0.5);\nALTER TABLE beta_child ADD COLUMN late INT NULL;\n"}},
+        service="beta", root=root)
+    ok(migrator_for(db, root, "alpha")("up", "--target", "1"))
+    ok(migrator_for(db, root, "beta")("up", "--target", "1"))
+
+    run_together(migrator_for, db, root, ["alpha", "beta"])
+
+    assert tracking_rows(db, "alpha")[1].created == ["column:alpha_shared.note"]
+    assert tracking_rows(db, "beta")[1].created == ["column:beta_child.late"]

@@ -7,7 +7,7 @@ from engine_support import ok, tracking_rows
 from migrator.catalog import relation_of
 
 UNIQUE_EMAIL = {"sqlite": "constraint:users.unique(email)"}
-USER_FK = {"sqlite": "constraint:orders.fk(user_id)->users"}
+USER_FK = {"sqlite": "constraint:orders.fk(user_id)"}
 RENAME = {"mysql": "RENAME TABLE orders TO purchases;\n"}
 OWN = {"app_migrations", "app_migration_events", "app_backfills", "app_migration_events_id_seq"}
 

@@ -135,7 +135,7 @@ DETECTED = {
                "sqlite": "constraint:tasks.unique(code)"},
     "foreign_key": {"postgres": "constraint:tasks.fk_tasks_project",
                     "mysql": "constraint:tasks.fk_tasks_project",
-                    "sqlite": "constraint:tasks.fk(project_id)->projects"},
+                    "sqlite": "constraint:tasks.fk(project_id)"},
 }
 
 

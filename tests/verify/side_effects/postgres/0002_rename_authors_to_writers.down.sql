@@ -1,0 +1,1 @@
+ALTER TABLE writers RENAME TO authors;
