@@ -118,12 +118,12 @@ class Runner:
             return
         created = set().union(*(catalog.created_relations(self.statements(m)) for m in self.migrations))
         relations = {o.split(":", 1)[1] for o in created}
-        if not created & self.db.snapshot(relations, kinds=("table", "view", "sequence")):
+        if not created & self._others_objects(relations):
             return  # a fresh database: none of the relations the migrations create is there
         from migrator import declared  # the SQL reading of lint: only a database without tracking rows needs it
 
         history = declared.steps([(m.version, m.up.text) for m in self.migrations], self.dialect)
-        schema = self.db.snapshot(declared.relations(history) - self.service.own_tables)
+        schema = self._others_objects(declared.relations(history) - self.service.own_tables)
         existing = sorted({o for step in history for o in step.created} & schema,
                           key=lambda o: (o.split(":", 1)[0] not in ("table", "view", "sequence"), o))
         if not existing:
@@ -142,6 +142,13 @@ class Runner:
             "refusing to migrate over an untracked schema",
             hint=hint,
         )
+
+    def _others_objects(self, relations: set[str]) -> set[str]:
+        """The objects on ``relations``, less the tracking, events and backfill tables of any
+        service: another service sharing the database is not an untracked schema."""
+        found = self.db.snapshot(relations)
+        theirs = catalog.migrator_tables(found)
+        return {o for o in found if catalog.relation_of(o) not in theirs}
 
     def check_desync(self, rows: dict[int, AppliedRow], repair: bool) -> list[int]:
         """Verify tracking against the schema. Returns the versions to rewind (repair)."""
