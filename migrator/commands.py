@@ -28,7 +28,8 @@ def session(config):
     dialect = "cockroach" if dsn.dialect == "cockroach" else dsn.dialect
     service.migrations(dialect)
     log.bind(service=service.name)
-    db = open_database(dsn, ddl_lock_timeout=config.ddl_lock_timeout, connect_timeout=config.connect_timeout)
+    db = open_database(dsn, ddl_lock_timeout=config.ddl_lock_timeout, connect_timeout=config.connect_timeout,
+                       ddl_lock_retries=config.ddl_lock_retries, progress_interval=config.progress_interval)
     try:
         runner = Runner(db, service)
         runner.tracker.check_owner()
@@ -299,9 +300,10 @@ def report(error: MigratorError) -> None:
         log.operator(line)
     if error.hint:
         log.operator(f"Hint: {error.hint}")
-    if isinstance(error, DirtyError | DesyncError):
+    if isinstance(error, DirtyError | DesyncError) or error.logged:  # logged where it happened
         return
-    log.get().error("command failed", error=error.message, exit_status=int(error.exit_status))
+    log.get().error(getattr(error, "event", "MIGRATION_COMMAND_FAILED"), error=error.message,
+                    exit_status=int(error.exit_status))
 
 
 def stdin_is_tty() -> bool:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from migrator import catalog, log
 from migrator.errors import ChecksumMismatch, DesyncError, DirtyError, MigrationFailed, UsageError
+from migrator.execute import Executor
 from migrator.source import Migration, Service
 from migrator.split import Statement, split
 from migrator.tracking import AppliedRow, Tracker
@@ -41,6 +42,7 @@ class Runner:
         self.log = log.get().bind(service=service.name)
         self.model: catalog.SchemaModel | None = None  # this run's view of the catalog (apply)
         self._statements: dict[tuple[int, bool], list[Statement]] = {}
+        self.executor = Executor(db, self.log)
 
     @property
     def dialect(self) -> str:
@@ -51,7 +53,7 @@ class Runner:
     def locked(self, timeout: float):
         key = self.service.table_prefix
         self.db.lock(key, timeout, on_wait=lambda: self.log.info(
-            "waiting for the migration lock", lock_timeout=timeout))
+            "MIGRATION_LOCK_WAIT", lock_timeout=timeout, message="waiting for the migration lock"))
         try:
             yield
         finally:
@@ -179,23 +181,27 @@ class Runner:
 
     # -- execution ------------------------------------------------------------
     def _run(self, m: Migration, statements: list[Statement], path) -> None:
-        for statement in statements:
-            try:
-                self.db.run_script_statement(statement.sql)
-            except Exception as exc:
-                if not is_driver_error(exc):
-                    raise
-                raise MigrationFailed(
-                    f"migration {m.version} failed: {path.name} line {statement.line}: "
-                    f"{self.db.describe_error(exc)}"
-                ) from None
+        self.executor.run(m, statements, path, self.transactional(m, down=path != m.up.path))
+
+    def _started(self, m: Migration, down: bool = False) -> None:
+        transactional = self.transactional(m, down)
+        mode = "transaction" if transactional else "no-transaction" if (m.down if down else m.up).no_transaction \
+            else "no transaction (DDL commits implicitly): dirty flag"
+        statements = len(self.statements(m, down))
+        self.log.info("MIGRATION_STARTED", version=m.version, name=m.name, statements=statements, mode=mode,
+                      action="down" if down else "up",
+                      message=f"{'rolling back' if down else 'applying'} {m.version} {m.name}: "
+                              f"{statements} statements, {mode}")
 
     def _failed(self, m: Migration, error: MigrationFailed, dirty: bool, action: str) -> None:
-        self.log.error("MIGRATION_FAILED", version=m.version, name=m.name, error=error.message,
-                       action=action, dirty=dirty)
+        if error.retrying:  # the lock-retry loop tries it again: not a failure yet
+            return
+        self.log.error(error.event, version=m.version, name=m.name, error=error.message,
+                       action=action, dirty=dirty, **error.fields)
+        error.logged = True
         try:
-            self.tracker.event("MIGRATION_FAILED", m.version, name=m.name, error=error.message,
-                               action=action, dirty=dirty)
+            self.tracker.event(error.event, m.version, name=m.name, error=error.message,
+                               action=action, dirty=dirty, **error.fields)
         except Exception as exc:
             if not is_driver_error(exc):
                 raise
@@ -207,6 +213,10 @@ class Runner:
             error.hint = "the migration was rolled back; nothing was recorded"
 
     def apply(self, m: Migration) -> int:
+        self._started(m)
+        return self.executor.with_lock_retries(m, lambda: self._apply(m))
+
+    def _apply(self, m: Migration) -> int:
         statements = self.statements(m)
         own = self.service.own_tables
         if self.model is None:
@@ -264,6 +274,10 @@ class Runner:
                                       created=sorted(change.created), dropped=sorted(change.dropped))
 
     def revert(self, m: Migration) -> int:
+        self._started(m, down=True)
+        return self.executor.with_lock_retries(m, lambda: self._revert(m))
+
+    def _revert(self, m: Migration) -> int:
         statements = self.statements(m, down=True)
         started = time.monotonic()
         try:

@@ -90,6 +90,15 @@ class SQLite(Database):
             self.unlock(key)
         super().close()
 
+    def cancel(self) -> None:
+        self.conn.interrupt()
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        import sqlite3
+
+        # SQLITE_BUSY (5) and SQLITE_LOCKED (6): the busy timeout (--ddl-lock-timeout) ran out
+        return isinstance(exc, sqlite3.OperationalError) and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (5, 6)
+
     def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None, *,
                  via_indexes: bool = True) -> set[str]:
         wanted = filter_names(names)

@@ -1,0 +1,287 @@
+"""Running a migration's statements as a Job needs them run: a line while one runs long,
+the statement cancelled on SIGTERM/SIGINT, a failure that names the statement (and the
+sessions holding the lock it waited for), and lock timeouts retried with backoff.
+
+The signal handlers are installed once, by the CLI. The database is told to cancel from a
+thread woken through ``signal.set_wakeup_fd``: a Python signal handler runs in the main
+thread only between bytecodes, which is after the statement returns on SQLite.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import signal
+import socket
+import threading
+import time
+
+from migrator.errors import Interrupted, LockContention, MigrationFailed
+
+RETRY_FIRST_DELAY = 1.0  # seconds before the second try; doubled each try, up to RETRY_MAX_DELAY
+RETRY_MAX_DELAY = 30.0
+SNIPPET = 60  # characters of a statement shown in log lines and errors
+
+# statements that wait for older transactions, not for a table lock: no DDL lock timeout
+_CONCURRENTLY = re.compile(r"\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX|REINDEX|DROP\s+INDEX)\b.*?\bCONCURRENTLY\b",
+                           re.IGNORECASE | re.DOTALL)
+_CREATE_CONCURRENTLY = re.compile(
+    r"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"(\"(?:[^\"]|\"\")+\"|[A-Za-z_][A-Za-z0-9_$]*)\s+ON\b", re.IGNORECASE)
+
+
+def is_driver_error(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".")[0] in ("psycopg", "pymysql", "sqlite3")
+
+
+def snippet(sql: str) -> str:
+    text = " ".join(sql.split())
+    return text if len(text) <= SNIPPET else text[:SNIPPET - 1] + "…"
+
+
+def signal_name(signum: int) -> str:
+    return signal.Signals(signum).name
+
+
+# -- signals ------------------------------------------------------------------
+class _State:
+    signum: int | None = None  # the first SIGTERM/SIGINT received
+    raised = False  # Interrupted was raised for it
+    running: Running | None = None  # the statement in progress, if one is
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM and SIGINT cancel the running statement and end the command with
+    Interrupted (exit 143 or 130); the CLI reports it like any error."""
+    receiver, sender = socket.socketpair()
+    sender.setblocking(False)
+    signal.set_wakeup_fd(sender.fileno(), warn_on_full_buffer=False)
+    threading.Thread(target=_cancel_on_signal, args=(receiver, sender), name="migrator-signals",
+                     daemon=True).start()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _on_signal)
+
+
+def _on_signal(signum, _frame) -> None:
+    if _State.signum is None:
+        _State.signum = signum
+    if _State.running is None and not _State.raised:  # no statement to cancel: stop right here
+        _State.raised = True
+        raise Interrupted(f"interrupted by {signal_name(signum)}", signum=signum)
+
+
+def _cancel_on_signal(receiver: socket.socket, _sender: socket.socket) -> None:
+    while True:
+        data = receiver.recv(16)
+        if not data:
+            return
+        if _State.signum is None:
+            _State.signum = data[0]
+        running = _State.running
+        if running is not None:
+            running.cancel()
+
+
+def check_interrupted(running: Running | None = None) -> None:
+    """Raise Interrupted once a signal came (after a statement returned, or before one starts)."""
+    if _State.signum is None or _State.raised:
+        return
+    _State.raised = True
+    signum = _State.signum
+    if running is None:
+        raise Interrupted(f"interrupted by {signal_name(signum)}", signum=signum)
+    raise Interrupted(f"interrupted by {signal_name(signum)}: migration {running.version} stopped in "
+                      f"{running.path.name} line {running.statement.line} (statement {running.n} of "
+                      f"{running.total}) after {running.elapsed():.1f}s",
+                      signum=signum, fields=running.fields(elapsed_s=round(running.elapsed(), 3)),
+                      details=already_run(running.statements, running.n, running.transactional))
+
+
+def already_run(statements, n: int, transactional: bool) -> list[str]:
+    """Where nothing is rolled back (no transaction): the statements before the n-th."""
+    if transactional or n <= 1:
+        return []
+    lines = ", ".join(str(s.line) for s in statements[:n - 1])
+    return [f"  already run, not rolled back: statements 1 to {n - 1} of {len(statements)} (lines {lines})"]
+
+
+# -- one statement ------------------------------------------------------------
+class Running:
+    """The statement in progress: what progress lines, errors and the cancel name."""
+
+    def __init__(self, db, m, path, statements, n: int, transactional: bool):
+        self.db = db
+        self.statements = statements
+        self.transactional = transactional
+        self.version = m.version
+        self.path = path
+        self.statement = statements[n - 1]
+        self.n = n
+        self.total = len(statements)
+        self.started = time.monotonic()
+        self.cancelled = False
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def fields(self, **extra) -> dict:
+        return dict(statement=f"{self.n} of {self.total}", line=self.statement.line,
+                    sql=snippet(self.statement.sql), **extra)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        try:
+            self.db.cancel()
+        except Exception:  # the connection may be closing: the process is stopping anyway
+            pass
+
+
+class Watch(threading.Thread):
+    """While a statement runs: a progress line every ``interval`` seconds and, where the
+    database can tell only while we wait (PostgreSQL), who blocks us when half the DDL
+    lock timeout has passed."""
+
+    def __init__(self, running: Running, logger, interval: float, probe_after: float | None):
+        super().__init__(name="migrator-progress", daemon=True)
+        self.running = running
+        self.log = logger
+        self.interval = interval
+        self.probe_after = probe_after
+        self.done = threading.Event()
+        self.blockers: list[str] | None = None
+
+    def run(self) -> None:
+        next_tick = self.interval if self.interval > 0 else None
+        probe = self.probe_after
+        while next_tick is not None or probe is not None:
+            at = min(t for t in (next_tick, probe) if t is not None)
+            if self.done.wait(max(0.0, at - self.running.elapsed())):
+                return
+            if at == probe:
+                probe = None
+                self.blockers = self.running.db.lock_blockers()
+            else:
+                self.progress()
+                next_tick += self.interval
+
+    def progress(self) -> None:
+        r = self.running
+        elapsed = r.elapsed()
+        self.log.info("MIGRATION_STATEMENT_RUNNING", version=r.version, elapsed_s=round(elapsed, 1),
+                      **r.fields(message=f"migration {r.version}: {r.path.name} statement {r.n} of {r.total} "
+                                         f"(line {r.statement.line}) still running after {elapsed:.0f}s: "
+                                         f"{snippet(r.statement.sql)}"))
+
+
+class Executor:
+    """Runs one migration file's statements on ``db``; logs through ``logger``."""
+
+    def __init__(self, db, logger):
+        self.db = db
+        self.log = logger
+        self.try_number = 1  # of the migration, as with_lock_retries counts them
+
+    # -- the whole migration ------------------------------------------------
+    def with_lock_retries(self, m, attempt):
+        """``attempt()`` again, after a backoff with jitter, while it fails on the DDL lock timeout
+        with a rolled-back transaction, up to --ddl-lock-retries more times."""
+        self.try_number = 1
+        try:
+            while True:
+                try:
+                    return attempt()
+                except LockContention as exc:
+                    if not exc.retrying:
+                        raise
+                    self.pause(m.version, exc)
+                    self.try_number += 1
+        finally:
+            self.try_number = 1
+
+    def pause(self, version: int, exc: LockContention) -> None:
+        delay = min(RETRY_FIRST_DELAY * 2 ** (self.try_number - 1), RETRY_MAX_DELAY) * random.uniform(0.5, 1.0)
+        self.log.warning("MIGRATION_LOCK_RETRY", version=version, attempt=self.try_number,
+                         retries=self.db.ddl_lock_retries, delay_s=round(delay, 2), error=exc.message,
+                         blockers=exc.details, message=f"migration {version}: lock not available "
+                         f"(try {self.try_number} of {self.db.ddl_lock_retries + 1}); trying again in {delay:.1f}s")
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline:  # short sleeps: a signal stops the wait at once
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+            check_interrupted()
+
+    # -- the statements -----------------------------------------------------
+    def run(self, m, statements, path, transactional: bool) -> None:
+        for n in range(1, len(statements) + 1):
+            while True:
+                try:
+                    self.statement(m, statements, path, n, transactional)
+                    break
+                except LockContention as exc:
+                    # no transaction: the statement that gave up waiting left nothing; try it alone again
+                    if transactional or not exc.retrying:
+                        raise
+                    self.pause(m.version, exc)
+                    self.try_number += 1
+
+    def statement(self, m, statements, path, n: int, transactional: bool) -> None:
+        check_interrupted()
+        running = Running(self.db, m, path, statements, n, transactional)
+        sql = running.statement.sql
+        concurrently = self.db.name == "postgres" and bool(_CONCURRENTLY.match(sql))
+        if concurrently:
+            self.drop_invalid_index(m, sql)
+        wait = self.db.ddl_lock_timeout
+        probe = wait * 0.5 if wait > 0 and self.db.blockers_while_waiting and not concurrently else None
+        watch = Watch(running, self.log, self.db.progress_interval, probe)
+        _State.running = running
+        watch.start()
+        try:
+            if concurrently:  # it waits for older transactions, not a table lock: no DDL lock timeout
+                self.db.run_script_statement("SET lock_timeout = 0")
+            try:
+                self.db.run_script_statement(sql)
+            finally:
+                if concurrently:
+                    self.db.run_script_statement(self.db.ddl_lock_statements()[0])
+        except Exception as exc:
+            if not is_driver_error(exc):
+                raise
+            _State.running = None
+            watch.done.set()
+            check_interrupted(running)
+            raise self.failure(m, statements, path, n, transactional, exc, watch.blockers) from None
+        finally:
+            _State.running = None
+            watch.done.set()
+        check_interrupted(running)
+
+    def failure(self, m, statements, path, n: int, transactional: bool, exc, blockers) -> MigrationFailed:
+        statement = statements[n - 1]
+        message = f"migration {m.version} failed: {path.name} line {statement.line}: {self.db.describe_error(exc)}"
+        details = [f"  statement {n} of {len(statements)} (line {statement.line}): {snippet(statement.sql)}"]
+        details += [f"  {line}" for line in self.db.error_details(exc)]
+        details += already_run(statements, n, transactional)
+        fields = dict(statement=f"{n} of {len(statements)}", line=statement.line)
+        if not self.db.is_lock_timeout(exc):
+            return MigrationFailed(message, details=details, fields=fields)
+        if blockers is None:
+            blockers = self.db.lock_blockers()
+        details += (["  sessions holding or queued ahead for the lock:"] + [f"    {b}" for b in blockers]
+                    if blockers else ["  the database did not name the sessions holding the lock"])
+        error = LockContention(message, safe=True, details=details, fields=dict(fields, blockers=blockers))
+        error.retrying = self.try_number <= self.db.ddl_lock_retries
+        return error
+
+    def drop_invalid_index(self, m, sql: str) -> None:
+        """An INVALID index of the name this CREATE INDEX CONCURRENTLY builds is what a failed
+        run of it left: drop it, so the build starts again (IF NOT EXISTS would keep it)."""
+        found = _CREATE_CONCURRENTLY.match(sql)
+        if not found:
+            return
+        name = found.group(1)
+        name = name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()
+        if self.db.invalid_index(name):
+            self.log.warning("MIGRATION_INVALID_INDEX_DROPPED", version=m.version, index=name,
+                             message=f"dropping the INVALID index {name} that a failed run left, "
+                                     "before building it again")
+            self.db.run_script_statement(f"DROP INDEX CONCURRENTLY IF EXISTS {self.db.quote(name)}")
