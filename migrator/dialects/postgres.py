@@ -222,7 +222,7 @@ SELECT a.pid, a.application_name, a.usename, a.state,
 FROM pg_stat_activity a WHERE a.pid = ANY(pg_blocking_pids(%s)) ORDER BY a.xact_start
 """
 _ADVISORY_HOLDER = """
-SELECT a.pid, a.application_name, a.client_addr::text, a.backend_start, a.state
+SELECT a.pid, a.application_name, host(a.client_addr), a.backend_start, a.state
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s::bigint::oid AND l.objid = %s::bigint::oid
   AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
