@@ -302,7 +302,7 @@ def report(error: MigratorError) -> None:
         log.operator(f"Hint: {error.hint}")
     if isinstance(error, DirtyError | DesyncError) or error.logged:  # logged where it happened
         return
-    log.get().error(getattr(error, "event", "MIGRATION_COMMAND_FAILED"), error=error.message,
+    log.error_event(log.get(), getattr(error, "event", "MIGRATION_COMMAND_FAILED"), error=error.message,
                     exit_status=int(error.exit_status))
 
 

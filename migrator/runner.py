@@ -60,7 +60,8 @@ class Runner:
             try:
                 self.db.unlock(key)
             except Exception as exc:  # the connection may be gone; the server frees the lock then
-                self.log.warning("could not release the migration lock", error=str(exc))
+                self.log.warning("MIGRATION_UNLOCK_FAILED", error=str(exc),
+                                 message="could not release the migration lock")
 
     # -- checks -------------------------------------------------------------
     def rows(self) -> dict[int, AppliedRow]:
@@ -69,7 +70,7 @@ class Runner:
     def check_dirty(self, rows: dict[int, AppliedRow]) -> None:
         dirty = [v for v, r in rows.items() if r.dirty]
         if dirty:
-            self.log.error("MIGRATION_DIRTY", version=dirty[0])
+            log.error_event(self.log, "MIGRATION_DIRTY", version=dirty[0])
             raise DirtyError(dirty[0])
 
     def check_checksums(self, rows: dict[int, AppliedRow]) -> None:
@@ -97,7 +98,8 @@ class Runner:
                 hint="restore the missing files, or record the real state with `migrator force`",
             )
         if unknown:
-            self.log.warning("database is newer than this migrator", newest_shipped=newest,
+            self.log.warning("MIGRATION_DATABASE_NEWER", message="database is newer than this migrator",
+                             newest_shipped=newest,
                              newest_applied=unknown[-1])
 
     def check_foreign_objects(self, rows: dict[int, AppliedRow]) -> None:
@@ -131,14 +133,14 @@ class Runner:
         desync = catalog.check(self.db, rows.values())
         if desync is None:
             if repair:
-                self.log.warning("MIGRATE_REPAIR_TRACKING is set but tracking is in sync: nothing to "
-                                 "repair; set the break-glass flag back to false")
+                self.log.warning("MIGRATION_REPAIR_NOT_NEEDED", message="MIGRATE_REPAIR_TRACKING is set but "
+                                 "tracking is in sync: nothing to repair; set the break-glass flag back to false")
             return []
         lines = self.desync_lines(desync, rows)
         if desync.repairable and repair:
             return desync.versions
-        self.log.error("MIGRATION_TRACKING_DESYNC", versions=desync.versions,
-                       missing=desync.missing, repairable=desync.repairable)
+        log.error_event(self.log, "MIGRATION_TRACKING_DESYNC", versions=desync.versions,
+                        missing=desync.missing, repairable=desync.repairable)
         raise DesyncError(FATAL_DESYNC, details=lines)
 
     def desync_lines(self, desync: catalog.Desync, rows) -> list[str]:
@@ -196,8 +198,8 @@ class Runner:
     def _failed(self, m: Migration, error: MigrationFailed, dirty: bool, action: str) -> None:
         if error.retrying:  # the lock-retry loop tries it again: not a failure yet
             return
-        self.log.error(error.event, version=m.version, name=m.name, error=error.message,
-                       action=action, dirty=dirty, **error.fields)
+        log.error_event(self.log, error.event, version=m.version, name=m.name, error=error.message,
+                        action=action, dirty=dirty, **error.fields)
         error.logged = True
         try:
             self.tracker.event(error.event, m.version, name=m.name, error=error.message,
@@ -205,7 +207,8 @@ class Runner:
         except Exception as exc:
             if not is_driver_error(exc):
                 raise
-            self.log.warning("could not record the failure event", error=str(exc))
+            self.log.warning("MIGRATION_EVENT_NOT_RECORDED", error=str(exc),
+                             message="could not record the failure event")
         if dirty:
             error.hint = (f"the database is now dirty at version {m.version}: inspect the schema, complete "
                           f"or revert it by hand, then run `migrator force <version>`")

@@ -64,3 +64,34 @@ def test_postgres_hint_is_kept(make_database, migrator_for, write_migrations):
     result = migrator_for(db, migrations, "svc")("up")
     assert result.code == 1
     assert "  HINT: No function matches the given name and argument types." in result.err
+
+
+def test_console_prints_a_failure_once_json_logs_it_once(mig, dialect):
+    ok(mig("up"))
+    mig.write("0006_dup.up.sql", FAILING[dialect])
+    console = mig("up", log_format="console")
+    assert console.code == 1
+    error_line = next(line for line in console.err.splitlines() if line.startswith("Error: "))
+    assert error_line.startswith("Error: migration 6 failed: 0006_dup.up.sql line 4: ")
+    text = error_line[len("Error: "):]
+    assert console.err.count(text) == 1, console.err  # the operator line only, no log line repeating it
+    if dialect == "mysql":  # the failed run left a dirty row: clear it to fail again
+        ok(mig("force", "5", "--yes"))
+        mig.db.execute("DROP TABLE f1")
+    as_json = mig("up")
+    assert as_json.code == 1
+    events = [e["event"] for e in json_lines(as_json.err)]
+    assert events.count("MIGRATION_FAILED") == 1 and "MIGRATION_COMMAND_FAILED" not in events
+    assert as_json.err.count(f"\n{error_line}\n") == 1
+
+
+def test_every_log_event_is_an_upper_snake_code(mig, dialect):
+    import re
+
+    mig.write("0006_dup.up.sql", FAILING[dialect])
+    result = mig("--progress-interval", "0.2", "up")
+    assert result.code == 1
+    events = [e["event"] for e in json_lines(result.err)]
+    assert {"MIGRATION_STARTED", "MIGRATION_APPLIED", "MIGRATION_FAILED"} <= set(events)
+    assert all(re.fullmatch(r"[A-Z][A-Z0-9_]+", e) for e in events), events
+    assert all("message" in e for e in json_lines(result.err) if e["event"] == "MIGRATION_STARTED")
