@@ -27,6 +27,8 @@ exit codes:
   4  tracking desync: the tracking table claims objects that do not exist in the schema
   5  the migration lock was not acquired within --lock-timeout
   6  an applied migration's file changed on disk (checksum mismatch)
+  130, 143  stopped by SIGINT or SIGTERM: the running statement was cancelled and rolled back where the
+            database can (MySQL and no-transaction migrations stay dirty), the lock released
 
 environment:
   DSN, DATABASE_URL          the database, with -e (DSN first)

@@ -264,7 +264,7 @@ class Executor:
         fields = dict(statement=f"{n} of {len(statements)}", line=statement.line)
         if not self.db.is_lock_timeout(exc):
             return MigrationFailed(message, details=details, fields=fields)
-        if blockers is None:
+        if not blockers:  # not read while waiting (or not blocked then): what the database tells now
             blockers = self.db.lock_blockers()
         details += (["  sessions holding or queued ahead for the lock:"] + [f"    {b}" for b in blockers]
                     if blockers else ["  the database did not name the sessions holding the lock"])

@@ -159,5 +159,30 @@ def test_runner_lock_timeout_names_the_other_runner(mig, db, dialect):
                          r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, idle\)", result.err), result.err
     elif dialect == "mysql":
         assert re.search(rf"  held by connection {holder} \(user \w+@[\w.:]+, Sleep for \d+s\)", result.err), result.err
-    else:
+    else:  # the test's holder wrote nothing into the lock file: a migrator does (next test)
         assert "  the database does not tell which session holds it" in result.err
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"])
+def test_sqlite_runner_lock_timeout_names_the_other_process(mig, db, dialect):
+    import os
+    import signal
+
+    mig.write("0006_long.up.sql", "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                                  "WHERE x < 200000000) SELECT count(*) FROM c;\n")
+    first = mig.spawn("--progress-interval", "0.2", "up")
+    try:
+        assert "MIGRATION_STATEMENT_RUNNING" in "".join(iter_until(first, "MIGRATION_STATEMENT_RUNNING"))
+        result = mig("--lock-timeout", "0.3", "up")
+    finally:
+        os.kill(first.pid, signal.SIGTERM)
+        first.communicate(timeout=30)
+    assert result.code == 5, result.err
+    assert re.search(rf"  held by process {first.pid} on \S+ since \d{{4}}-\d\d-\d\d", result.err), result.err
+
+
+def iter_until(proc, wanted: str):
+    for line in proc.stderr:
+        yield line
+        if wanted in line:
+            return
