@@ -87,3 +87,18 @@ def test_a_signal_while_waiting_for_the_runner_lock_exits_without_changes(mig, d
     assert time.monotonic() - sent < 5
     assert "Error: interrupted by SIGTERM" in err
     assert [r.version for r in tracking_rows(db)] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("dialect", ["postgres"])
+def test_sigterm_in_a_no_transaction_migration_leaves_it_dirty(mig, db, dialect):
+    ok(mig("up"))
+    mig.write("0006_long.up.sql", f"-- migrator:no-transaction\n{CREATE[dialect]};\n{sleep_sql(dialect, LONG)};\n")
+    code, _out, err, seconds = _interrupt(mig, signal.SIGTERM)
+    print(f"postgres no-transaction SIGTERM: exit {code} {seconds:.2f}s after the signal")
+    assert code == 143 and seconds < 5, err
+    assert tracking_rows(db)[-1].version == 6 and tracking_rows(db)[-1].dirty
+    assert "before_sleep" in db.tables()
+    assert "already run, not rolled back: statements 1 to 1 of 2 (lines 2)" in err
+    assert not lock_is_held(db)
+    again = mig("up")  # the lock is free: the next runner gets at once to the dirty row
+    assert again.code == 3 and "Error: Database is in dirty state at version 6" in again.err

@@ -10,7 +10,7 @@ from engine_support import json_lines, ok, sleep_sql
 
 def test_started_and_progress_lines_name_the_statement(mig, dialect):
     mig.write("0006_slow.up.sql", f"-- a slow one\n{sleep_sql(dialect, 2.6)};\nSELECT 1;\n")
-    result = ok(mig("--progress-interval", "1", "up"))
+    result = ok(mig("up", "--progress-interval", "1"))  # a global option, after the command too
     logged = json_lines(result.err)
     started = {e["version"]: e for e in logged if e["event"] == "MIGRATION_STARTED"}
     assert sorted(started) == [1, 2, 3, 4, 5, 6]
