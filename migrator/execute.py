@@ -20,6 +20,7 @@ from migrator.errors import Interrupted, LockContention, MigrationFailed
 
 RETRY_FIRST_DELAY = 1.0  # seconds before the second try; doubled each try, up to RETRY_MAX_DELAY
 RETRY_MAX_DELAY = 30.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 SNIPPET = 60  # characters of a statement shown in log lines and errors
 
 # statements that wait for older transactions, not for a table lock: no DDL lock timeout
@@ -58,7 +59,7 @@ def install_signal_handlers() -> None:
     signal.set_wakeup_fd(sender.fileno(), warn_on_full_buffer=False)
     threading.Thread(target=_cancel_on_signal, args=(receiver, sender), name="migrator-signals",
                      daemon=True).start()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, _on_signal)
 
 
@@ -75,8 +76,11 @@ def _cancel_on_signal(receiver: socket.socket, _sender: socket.socket) -> None:
         data = receiver.recv(16)
         if not data:
             return
+        stops = [b for b in data if b in STOP_SIGNALS]  # the fd also carries any other handled signal
+        if not stops:
+            continue
         if _State.signum is None:
-            _State.signum = data[0]
+            _State.signum = stops[0]
         running = _State.running
         if running is not None:
             running.cancel()
