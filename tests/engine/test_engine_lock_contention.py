@@ -186,3 +186,27 @@ def iter_until(proc, wanted: str):
         yield line
         if wanted in line:
             return
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql"])
+def test_sigterm_while_waiting_for_a_table_lock(mig, db, dialect):
+    """A Job stopped while its DDL queues behind application traffic: the wait is cancelled."""
+    import signal
+
+    ok(mig("up"))
+    mig.write("0006_note.up.sql", ALTER)
+    conn, _ = blocker(db, HOLD[dialect])
+    try:
+        proc = mig.spawn("--ddl-lock-timeout", "60", "--progress-interval", "0.5", "up")
+        assert "MIGRATION_STATEMENT_RUNNING" in "".join(iter_until(proc, "MIGRATION_STATEMENT_RUNNING"))
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+        seconds = time.monotonic() - sent
+    finally:
+        conn.rollback()
+        conn.close()
+    print(f"{dialect}: exit {proc.returncode} {seconds:.2f}s after SIGTERM while waiting for a table lock")
+    assert proc.returncode == 143 and seconds < 5, err
+    assert "Error: interrupted by SIGTERM: migration 6 stopped in 0006_note.up.sql line 1" in err
+    assert "column:users.note" not in db.snapshot()
