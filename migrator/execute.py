@@ -124,6 +124,7 @@ class Running:
         self.total = len(statements)
         self.started = time.monotonic()
         self.cancelled = False
+        self.blockers: list[str] | None = None  # read while it waited for a lock
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -141,35 +142,53 @@ class Running:
 
 
 class Watch(threading.Thread):
-    """While a statement runs: a progress line every ``interval`` seconds and, where the
-    database can tell only while we wait (PostgreSQL), who blocks us when half the DDL
-    lock timeout has passed."""
+    """One thread for the whole run, watching the statement in progress: a progress line
+    every ``interval`` seconds and, where the database can tell only while we wait
+    (PostgreSQL), who blocks us once ``probe_after`` seconds have passed."""
 
-    def __init__(self, running: Running, logger, interval: float, probe_after: float | None):
+    def __init__(self, logger):
         super().__init__(name="migrator-progress", daemon=True)
-        self.running = running
         self.log = logger
-        self.interval = interval
-        self.probe_after = probe_after
-        self.done = threading.Event()
-        self.blockers: list[str] | None = None
+        self.changed = threading.Condition()
+        self.current: tuple[Running, float, float | None] | None = None
+
+    def watch(self, running: Running, interval: float, probe_after: float | None) -> None:
+        with self.changed:
+            self.current = (running, interval, probe_after)
+            self.changed.notify()
+
+    def stop(self) -> None:
+        with self.changed:
+            self.current = None
+            self.changed.notify()
 
     def run(self) -> None:
-        next_tick = self.interval if self.interval > 0 else None
-        probe = self.probe_after
+        while True:
+            with self.changed:
+                while self.current is None:
+                    self.changed.wait()
+                watched = self.current
+            self.follow(*watched)
+
+    def follow(self, running: Running, interval: float, probe: float | None) -> None:
+        next_tick = interval if interval > 0 else None
         while next_tick is not None or probe is not None:
             at = min(t for t in (next_tick, probe) if t is not None)
-            if self.done.wait(max(0.0, at - self.running.elapsed())):
-                return
+            with self.changed:
+                self.changed.wait_for(lambda: self.current is None or self.current[0] is not running,
+                                      timeout=max(0.0, at - running.elapsed()))
+                if self.current is None or self.current[0] is not running:
+                    return
             if at == probe:
                 probe = None
-                self.blockers = self.running.db.lock_blockers()
+                running.blockers = running.db.lock_blockers()
             else:
-                self.progress()
-                next_tick += self.interval
+                self.progress(running)
+                next_tick += interval
+        with self.changed:  # nothing more to do for this one: wait for the next statement
+            self.changed.wait_for(lambda: self.current is None or self.current[0] is not running)
 
-    def progress(self) -> None:
-        r = self.running
+    def progress(self, r: Running) -> None:
         elapsed = r.elapsed()
         self.log.info("MIGRATION_STATEMENT_RUNNING", version=r.version, elapsed_s=round(elapsed, 1),
                       **r.fields(message=f"migration {r.version}: {r.path.name} statement {r.n} of {r.total} "
@@ -184,6 +203,7 @@ class Executor:
         self.db = db
         self.log = logger
         self.try_number = 1  # of the migration, as with_lock_retries counts them
+        self.watcher: Watch | None = None  # started with the first statement it has to watch
 
     # -- the whole migration ------------------------------------------------
     def with_lock_retries(self, m, attempt):
@@ -236,9 +256,8 @@ class Executor:
             self.drop_invalid_index(m, sql)
         wait = self.db.ddl_lock_timeout
         probe = wait * 0.5 if wait > 0 and self.db.blockers_while_waiting and not concurrently else None
-        watch = Watch(running, self.log, self.db.progress_interval, probe)
+        watch = self.watch(running, probe)
         _State.running = running
-        watch.start()
         try:
             if concurrently:  # it waits for older transactions, not a table lock: no DDL lock timeout
                 self.db.run_script_statement("SET lock_timeout = 0")
@@ -251,13 +270,25 @@ class Executor:
             if not is_driver_error(exc):
                 raise
             _State.running = None
-            watch.done.set()
+            if watch:
+                watch.stop()
             check_interrupted(running)
-            raise self.failure(m, statements, path, n, transactional, exc, watch.blockers) from None
+            raise self.failure(m, statements, path, n, transactional, exc, running.blockers) from None
         finally:
             _State.running = None
-            watch.done.set()
+            if watch:
+                watch.stop()
         check_interrupted(running)
+
+    def watch(self, running: Running, probe: float | None) -> Watch | None:
+        interval = self.db.progress_interval
+        if interval <= 0 and probe is None:
+            return None
+        if self.watcher is None:
+            self.watcher = Watch(self.log)
+            self.watcher.start()
+        self.watcher.watch(running, interval, probe)
+        return self.watcher
 
     def failure(self, m, statements, path, n: int, transactional: bool, exc, blockers) -> MigrationFailed:
         statement = statements[n - 1]
