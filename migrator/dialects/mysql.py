@@ -274,27 +274,29 @@ class MySQL(Database):
         return bool(args) and args[0] == 1205  # ER_LOCK_WAIT_TIMEOUT: metadata and row locks alike
 
     def lock_blockers(self) -> list[str] | None:
-        """The metadata-lock holders when MariaDB's metadata_lock_info plugin is loaded; else
-        the sessions with an open InnoDB transaction (a reader's open transaction holds its
-        metadata lock, but the server does not say on which table without the plugin)."""
+        """The table metadata-lock holders when MariaDB's metadata_lock_info plugin is loaded,
+        else the sessions with an open InnoDB transaction (a reader's open transaction holds
+        its metadata lock, but without the plugin the server does not say on which table);
+        then the sessions queued for a metadata lock too (other DDL waiting ahead of us)."""
         import pymysql
 
         me = int(self.conn.thread_id())
         try:
-            rows = self._side_query(_MDL_HOLDERS, (me,))
-            return [f"connection {i} (user {u}@{h}, {c} for {t}s{', ' + st if st else ''}) holds "
-                    f"{mode} on {table}: {q or '-'}" for i, u, h, c, t, st, mode, table, q in rows]
-        except pymysql.err.OperationalError as exc:
-            if exc.args[0] not in (1109, 1146):  # the plugin is not loaded (unknown table)
-                return [f"(could not read them: {self.describe_error(exc)})"]
-        except pymysql.Error as exc:
+            try:
+                rows = self._side_query(_MDL_HOLDERS, (me,))
+                found = [f"connection {i} (user {u}@{h}, {c} for {t}s{', ' + st if st else ''}) holds "
+                         f"{mode} on {table}: {q or '-'}" for i, u, h, c, t, st, mode, table, q in rows]
+            except pymysql.Error as exc:
+                if not exc.args or exc.args[0] not in (1109, 1146):  # other than: the plugin is not loaded
+                    raise
+                found = [f"connection {i} (user {u}@{h}, {c}, transaction open {age}s; metadata locks unknown: "
+                         f"the metadata_lock_info plugin is not loaded): {q or '-'}"
+                         for i, u, h, c, age, q in self._side_query(_OPEN_TRANSACTIONS, (me,))]
+            found += [f"connection {i} (user {u}@{h}, queued: {st} for {t}s): {q or '-'}"
+                      for i, u, h, t, st, q in self._side_query(_MDL_WAITERS, (me,))]
+        except pymysql.Error as exc:  # the diagnosis must not hide the failure it explains
             return [f"(could not read them: {self.describe_error(exc)})"]
-        try:
-            rows = self._side_query(_OPEN_TRANSACTIONS, (me,))
-        except pymysql.Error as exc:
-            return [f"(could not read them: {self.describe_error(exc)})"]
-        return [f"connection {i} (user {u}@{h}, {c}, transaction open {age}s; metadata locks unknown: "
-                f"the metadata_lock_info plugin is not loaded): {q or '-'}" for i, u, h, c, age, q in rows]
+        return found
 
     def lock_holder(self, key: str) -> str | None:
         rows = self.query(_LOCK_HOLDER, (self.lock_name(key),))
@@ -308,7 +310,12 @@ _MDL_HOLDERS = """
 SELECT m.THREAD_ID, p.USER, p.HOST, p.COMMAND, p.TIME, p.STATE, m.LOCK_MODE,
        CONCAT(m.TABLE_SCHEMA, '.', m.TABLE_NAME), LEFT(p.INFO, 60)
 FROM information_schema.METADATA_LOCK_INFO m JOIN information_schema.PROCESSLIST p ON p.ID = m.THREAD_ID
-WHERE m.THREAD_ID <> %s AND m.TABLE_SCHEMA = DATABASE() ORDER BY p.TIME DESC
+WHERE m.THREAD_ID <> %s AND m.LOCK_TYPE = 'Table metadata lock' AND m.TABLE_SCHEMA = DATABASE()
+ORDER BY p.TIME DESC
+"""
+_MDL_WAITERS = """
+SELECT p.ID, p.USER, p.HOST, p.TIME, p.STATE, LEFT(p.INFO, 60) FROM information_schema.PROCESSLIST p
+WHERE p.ID <> %s AND p.STATE LIKE 'Waiting for%%metadata lock' ORDER BY p.TIME DESC
 """
 _OPEN_TRANSACTIONS = """
 SELECT t.trx_mysql_thread_id, p.USER, p.HOST, p.COMMAND, TIMESTAMPDIFF(SECOND, t.trx_started, NOW()),

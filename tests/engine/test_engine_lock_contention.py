@@ -210,3 +210,29 @@ def test_sigterm_while_waiting_for_a_table_lock(mig, db, dialect):
     assert proc.returncode == 143 and seconds < 5, err
     assert "Error: interrupted by SIGTERM: migration 6 stopped in 0006_note.up.sql line 1" in err
     assert "column:users.note" not in db.snapshot()
+
+
+@pytest.mark.parametrize("dialect", ["mysql"])
+def test_mariadb_names_the_ddl_queued_ahead_too(mig, db, dialect):
+    ok(mig("up"))
+    mig.write("0006_note.up.sql", ALTER)
+    conn, holder = blocker(db, HOLD[dialect])
+    queued, queued_id = blocker(db)  # another session's DDL, queued behind the reader before us
+    queued.autocommit(True)
+    ahead = threading.Thread(target=lambda: queued.cursor().execute(
+        "ALTER TABLE users ADD COLUMN other INT NULL"), daemon=True)
+    try:
+        with queued.cursor() as cur:
+            cur.execute("SET SESSION lock_wait_timeout = 20")
+        ahead.start()
+        time.sleep(0.5)
+        result = mig("--ddl-lock-timeout", "1", "--ddl-lock-retries", "0", "up")
+    finally:
+        conn.rollback()
+        conn.close()
+        ahead.join(timeout=30)
+        queued.close()
+    assert result.code == 1, result.err
+    assert re.search(rf"connection {holder} \(user \w+@[\w.:]+, Sleep, transaction open \d+s", result.err)
+    assert re.search(rf"connection {queued_id} \(user \w+@[\w.:]+, queued: Waiting for table metadata lock "
+                     r"for \d+s\): ALTER TABLE users ADD COLUMN other INT NULL", result.err), result.err
