@@ -202,6 +202,8 @@ class Postgres(Database):
         if not rows:
             return None
         pid, app, client, started, state = rows[0]
+        if started is None:  # another user's session: its details are for pg_read_all_stats
+            return f"pid {pid} ({HIDDEN})"
         return (f"pid {pid} (application {app or '-'}, client {client or 'local socket'}, "
                 f"connected since {started:%Y-%m-%d %H:%M:%S %Z}, {state})")
 
@@ -209,7 +211,12 @@ class Postgres(Database):
         return bool(self.query(_INVALID_INDEX, (name,)))
 
 
+HIDDEN = "details hidden: the migrator's database user needs pg_read_all_stats to see other users' sessions"
+
+
 def describe_session(pid, app, user, state, age, query) -> str:
+    if state is None:
+        return f"pid {pid} (user {user or '-'}; {HIDDEN})"
     open_for = f", transaction open {age}s" if age is not None else ""
     what = "last query" if (state or "").startswith("idle") else "query"
     return f"pid {pid} (application {app or '-'}, user {user}, {state}{open_for}), {what}: {query}"
