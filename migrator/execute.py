@@ -226,7 +226,7 @@ class Executor:
         delay = min(RETRY_FIRST_DELAY * 2 ** (self.try_number - 1), RETRY_MAX_DELAY) * random.uniform(0.5, 1.0)
         self.log.warning("MIGRATION_LOCK_RETRY", version=version, attempt=self.try_number,
                          retries=self.db.ddl_lock_retries, delay_s=round(delay, 2), error=exc.message,
-                         blockers=exc.details, message=f"migration {version}: lock not available "
+                         blockers=exc.fields.get("blockers"), message=f"migration {version}: lock not available "
                          f"(try {self.try_number} of {self.db.ddl_lock_retries + 1}); trying again in {delay:.1f}s")
         deadline = time.monotonic() + delay
         while time.monotonic() < deadline:  # short sleeps: a signal stops the wait at once

@@ -193,7 +193,7 @@ class Runner:
         self.log.info("MIGRATION_STARTED", version=m.version, name=m.name, statements=statements, mode=mode,
                       action="down" if down else "up",
                       message=f"{'rolling back' if down else 'applying'} {m.version} {m.name}: "
-                              f"{statements} statements, {mode}")
+                              f"{statements} statement{'' if statements == 1 else 's'}, {mode}")
 
     def _failed(self, m: Migration, error: MigrationFailed, dirty: bool, action: str) -> None:
         if error.retrying:  # the lock-retry loop tries it again: not a failure yet

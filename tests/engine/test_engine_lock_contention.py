@@ -72,6 +72,7 @@ def test_lock_timeout_names_the_blocker_and_gives_up_after_the_retries(mig, db, 
                          r"locks unknown", result.err), result.err
     retries = [e for e in json_lines(result.err) if e["event"] == "MIGRATION_LOCK_RETRY"]
     assert [e["attempt"] for e in retries] == [1, 2]
+    assert all(any(str(holder) in b for b in e["blockers"]) for e in retries), retries  # each try names it
     assert all(0.5 * 2 ** (e["attempt"] - 1) <= e["delay_s"] <= 2 ** (e["attempt"] - 1) for e in retries)
     assert len([e for e in json_lines(result.err) if e["event"] == "MIGRATION_FAILED"]) == 1
     assert 3 <= elapsed < 20
