@@ -9,10 +9,9 @@ thread only between bytecodes, which is after the statement returns on SQLite.
 
 from __future__ import annotations
 
-import random
+import os
 import re
 import signal
-import socket
 import threading
 import time
 
@@ -24,11 +23,10 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 SNIPPET = 60  # characters of a statement shown in log lines and errors
 
 # statements that wait for older transactions, not for a table lock: no DDL lock timeout
-_CONCURRENTLY = re.compile(r"\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX|REINDEX|DROP\s+INDEX)\b.*?\bCONCURRENTLY\b",
-                           re.IGNORECASE | re.DOTALL)
-_CREATE_CONCURRENTLY = re.compile(
-    r"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
-    r"(\"(?:[^\"]|\"\")+\"|[A-Za-z_][A-Za-z0-9_$]*)\s+ON\b", re.IGNORECASE)
+# (patterns as text: re caches them compiled on first use, not at every start of the CLI)
+_CONCURRENTLY = r"\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX|REINDEX|DROP\s+INDEX)\b.*?\bCONCURRENTLY\b"
+_CREATE_CONCURRENTLY = (r"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+                        r"(\"(?:[^\"]|\"\")+\"|[A-Za-z_][A-Za-z0-9_$]*)\s+ON\b")
 
 
 def is_driver_error(exc: BaseException) -> bool:
@@ -54,11 +52,10 @@ class _State:
 def install_signal_handlers() -> None:
     """SIGTERM and SIGINT cancel the running statement and end the command with
     Interrupted (exit 143 or 130); the CLI reports it like any error."""
-    receiver, sender = socket.socketpair()
-    sender.setblocking(False)
-    signal.set_wakeup_fd(sender.fileno(), warn_on_full_buffer=False)
-    threading.Thread(target=_cancel_on_signal, args=(receiver, sender), name="migrator-signals",
-                     daemon=True).start()
+    receiver, sender = os.pipe()
+    os.set_blocking(sender, False)
+    signal.set_wakeup_fd(sender, warn_on_full_buffer=False)
+    threading.Thread(target=_cancel_on_signal, args=(receiver,), name="migrator-signals", daemon=True).start()
     for signum in STOP_SIGNALS:
         signal.signal(signum, _on_signal)
 
@@ -71,9 +68,9 @@ def _on_signal(signum, _frame) -> None:
         raise Interrupted(f"interrupted by {signal_name(signum)}", signum=signum)
 
 
-def _cancel_on_signal(receiver: socket.socket, _sender: socket.socket) -> None:
+def _cancel_on_signal(receiver: int) -> None:
     while True:
-        data = receiver.recv(16)
+        data = os.read(receiver, 16)
         if not data:
             return
         stops = [b for b in data if b in STOP_SIGNALS]  # the fd also carries any other handled signal
@@ -223,6 +220,8 @@ class Executor:
             self.try_number = 1
 
     def pause(self, version: int, exc: LockContention) -> None:
+        import random
+
         delay = min(RETRY_FIRST_DELAY * 2 ** (self.try_number - 1), RETRY_MAX_DELAY) * random.uniform(0.5, 1.0)
         self.log.warning("MIGRATION_LOCK_RETRY", version=version, attempt=self.try_number,
                          retries=self.db.ddl_lock_retries, delay_s=round(delay, 2), error=exc.message,
@@ -251,7 +250,8 @@ class Executor:
         check_interrupted()
         running = Running(self.db, m, path, statements, n, transactional)
         sql = running.statement.sql
-        concurrently = self.db.name == "postgres" and bool(_CONCURRENTLY.match(sql))
+        concurrently = self.db.name == "postgres" and bool(
+            re.match(_CONCURRENTLY, sql, re.IGNORECASE | re.DOTALL))
         if concurrently:
             self.drop_invalid_index(m, sql)
         wait = self.db.ddl_lock_timeout
@@ -310,7 +310,7 @@ class Executor:
     def drop_invalid_index(self, m, sql: str) -> None:
         """An INVALID index of the name this CREATE INDEX CONCURRENTLY builds is what a failed
         run of it left: drop it, so the build starts again (IF NOT EXISTS would keep it)."""
-        found = _CREATE_CONCURRENTLY.match(sql)
+        found = re.match(_CREATE_CONCURRENTLY, sql, re.IGNORECASE)
         if not found:
             return
         name = found.group(1)

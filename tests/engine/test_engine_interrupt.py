@@ -16,7 +16,8 @@ CREATE = {"postgres": "CREATE TABLE before_sleep (id int)", "mysql": "CREATE TAB
 
 
 def _long_migration(mig, dialect: str) -> None:
-    mig.write("0006_long.up.sql", f"{CREATE[dialect]};\n\n{sleep_sql(dialect, LONG)};\nCREATE TABLE after_sleep (id int);\n")
+    mig.write("0006_long.up.sql",
+              f"{CREATE[dialect]};\n\n{sleep_sql(dialect, LONG)};\nCREATE TABLE after_sleep (id int);\n")
     mig.write("0006_long.down.sql", "DROP TABLE after_sleep;\nDROP TABLE before_sleep;\n")
 
 
