@@ -95,3 +95,13 @@ def test_every_log_event_is_an_upper_snake_code(mig, dialect):
     assert {"MIGRATION_STARTED", "MIGRATION_APPLIED", "MIGRATION_FAILED"} <= set(events)
     assert all(re.fullmatch(r"[A-Z][A-Z0-9_]+", e) for e in events), events
     assert all("message" in e for e in json_lines(result.err) if e["event"] == "MIGRATION_STARTED")
+
+
+def test_bad_values_of_the_new_options_are_usage_errors(mig, db):
+    for args in (("--progress-interval", "-1", "up"), ("up", "--ddl-lock-retries", "two"),
+                 ("--ddl-lock-retries", "-1", "up")):
+        result = mig(*args)
+        assert result.code == 2, (args, result.err)
+        assert len(result.err.strip().splitlines()) == 1 and args[args.index(next(
+            a for a in args if a.startswith("--"))) + 1] in result.err
+    assert db.tables() == set()  # nothing reached the database
