@@ -232,6 +232,21 @@ class Executor:
             time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
             check_interrupted()
 
+    def begin(self, m) -> None:
+        """BEGIN the migration's transaction. On SQLite it takes the write lock (BEGIN
+        IMMEDIATE), so a busy database is lock contention like any other, retried."""
+        try:
+            self.db.begin()
+        except Exception as exc:
+            if not (is_driver_error(exc) and self.db.is_lock_timeout(exc)):
+                raise
+            error = LockContention(
+                f"migration {m.version} failed: its transaction could not start: {self.db.describe_error(exc)}",
+                safe=True, details=["  another connection is writing to the database; SQLite does not say which"],
+                fields={"blockers": []})
+            error.retrying = self.try_number <= self.db.ddl_lock_retries
+            raise error from None
+
     # -- the statements -----------------------------------------------------
     def run(self, m, statements, path, transactional: bool) -> None:
         for n in range(1, len(statements) + 1):

@@ -231,7 +231,7 @@ class Runner:
         scope = set() if catalog.data_only(statements) else self.model.scope(catalog.names_in(statements) - own)
         started = time.monotonic()
         if self.transactional(m):
-            self.db.begin()
+            self.executor.begin(m)
             try:
                 before = self.model.before(scope)
                 self._run(m, statements, m.up.path)

@@ -237,3 +237,23 @@ def test_mariadb_names_the_ddl_queued_ahead_too(mig, db, dialect):
     assert re.search(rf"connection {holder} \(user \w+@[\w.:]+, Sleep, transaction open \d+s", result.err)
     assert re.search(rf"connection {queued_id} \(user \w+@[\w.:]+, queued: Waiting for table metadata lock "
                      r"for \d+s\): ALTER TABLE users ADD COLUMN other INT NULL", result.err), result.err
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"])
+def test_sqlite_busy_database_is_retried(mig, db, dialect):
+    import sqlite3
+
+    ok(mig("up", "--target", "4"))
+    writer = sqlite3.connect(db.path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")  # another process writing: the file's write lock
+    timer = threading.Timer(1.5, writer.execute, ("ROLLBACK",))
+    timer.start()
+    try:
+        result = ok(mig("--ddl-lock-timeout", "0.3", "up"))
+    finally:
+        timer.join()
+        writer.close()
+    retries = [e for e in json_lines(result.err) if e["event"] == "MIGRATION_LOCK_RETRY"]
+    assert retries and retries[0]["version"] == 5, result.err
+    assert "database is locked" in retries[0]["error"]
+    assert [r.version for r in tracking_rows(db)] == [1, 2, 3, 4, 5]
