@@ -133,7 +133,7 @@ class Runner:
         desync = catalog.check(self.db, rows.values())
         if desync is None:
             if repair:
-                self.log.warning("MIGRATION_REPAIR_NOT_NEEDED", message="MIGRATE_REPAIR_TRACKING is set but "
+                self.log.warning("MIGRATE_REPAIR_TRACKING_NOT_NEEDED", message="MIGRATE_REPAIR_TRACKING is set but "
                                  "tracking is in sync: nothing to repair; set the break-glass flag back to false")
             return []
         lines = self.desync_lines(desync, rows)
