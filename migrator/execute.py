@@ -189,7 +189,7 @@ class Watch(threading.Thread):
         elapsed = r.elapsed()
         self.log.info("MIGRATION_STATEMENT_RUNNING", version=r.version, elapsed_s=round(elapsed, 1),
                       **r.fields(message=f"migration {r.version}: {r.path.name} statement {r.n} of {r.total} "
-                                         f"(line {r.statement.line}) still running after {elapsed:.0f}s: "
+                                         f"(line {r.statement.line}) still running after {elapsed:.1f}s: "
                                          f"{snippet(r.statement.sql)}"))
 
 
@@ -242,7 +242,8 @@ class Executor:
                 raise
             error = LockContention(
                 f"migration {m.version} failed: its transaction could not start: {self.db.describe_error(exc)}",
-                safe=True, details=["  another connection is writing to the database; SQLite does not say which"],
+                safe=True, details=[f"  another connection holds the database's write lock ({self.db.name} "
+                                    "does not say which)"],
                 fields={"blockers": []})
             error.retrying = self.try_number <= self.db.ddl_lock_retries
             raise error from None
