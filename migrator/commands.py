@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from migrator import __version__, catalog, log
 from migrator.dialects import open_database
-from migrator.errors import DesyncError, DirtyError, ExitStatus, MigratorError, UsageError
+from migrator.errors import DesyncError, DirtyError, ExitStatus, Interrupted, MigratorError, UsageError
 from migrator.runner import Runner
 from migrator.source import all_services, select_service
 
@@ -229,7 +229,7 @@ def wait(config, timeout: float = 300.0, interval: float = 2.0) -> int:
                     log.result(f"Service {runner.service.name} is at version {newest}: schema ready.")
                     return ExitStatus.OK
                 last = ("dirty" if data["dirty"] else f"{plural(data['pending'], 'migration')} behind version {newest}")
-        except UsageError:
+        except (UsageError, Interrupted):
             raise
         except MigratorError as exc:
             last = exc.message

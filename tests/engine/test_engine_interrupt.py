@@ -103,3 +103,17 @@ def test_sigterm_in_a_no_transaction_migration_leaves_it_dirty(mig, db, dialect)
     assert not lock_is_held(db)
     again = mig("up")  # the lock is free: the next runner gets at once to the dirty row
     assert again.code == 3 and "Error: Database is in dirty state at version 6" in again.err
+
+
+def test_sigterm_stops_wait_at_once(mig, db, dialect):
+    """An init container's `wait` (it swallows errors to poll again) still stops on SIGTERM."""
+    ok(mig("up", "--target", "1"))
+    proc = mig.spawn("wait", "--timeout", "60")
+    lines: list[str] = []
+    assert wait_until(lambda: _read_until(proc, lines, '"MIGRATION_WAITING"'), timeout=30), lines
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    code, _out, err = communicate(proc, timeout=30)
+    assert code == 143, err
+    assert time.monotonic() - sent < 5
+    assert "Error: interrupted by SIGTERM" in err
