@@ -16,6 +16,7 @@ import sys
 from migrator import __version__, commands, log
 from migrator.config import build_config
 from migrator.errors import ExitStatus, MigratorError
+from migrator.execute import install_signal_handlers
 
 EPILOG = """\
 exit codes:
@@ -27,6 +28,8 @@ exit codes:
      or that objects it records as dropped exist again
   5  the migration lock was not acquired within --lock-timeout
   6  an applied migration's file changed on disk (checksum mismatch)
+  130, 143  stopped by SIGINT or SIGTERM: the running statement was cancelled and rolled back where the
+            database can (MySQL and no-transaction migrations stay dirty), the lock released
 
 environment:
   DSN, DATABASE_URL          the database, with -e (DSN first)
@@ -90,6 +93,13 @@ GLOBAL_OPTIONS = (
                                    help="how long each migration statement may wait for a table lock "
                                         "in the database before it fails; 0 means no limit on every "
                                         "database (default: %(default)g)")),
+    (("--ddl-lock-retries",), dict(metavar="N", type=count, default=5,
+                                   help="try a migration again this many times, after a backoff with jitter, "
+                                        "when a statement hit the DDL lock timeout and nothing of it was left "
+                                        "behind (default: %(default)s)")),
+    (("--progress-interval",), dict(metavar="SECONDS", type=seconds, default=30.0,
+                                    help="while one statement runs, log a line naming it every this many "
+                                         "seconds; 0 for none (default: %(default)g)")),
     (("--connect-timeout",), dict(metavar="SECONDS", type=seconds, default=0.0,
                                   help="keep retrying a database that refuses connections or whose name does "
                                        "not resolve for this long, with backoff; a wrong password or an unknown "
@@ -231,7 +241,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def run() -> None:
-    """The ``migrator`` console script (and ``python -m migrator``)."""
+    """The ``migrator`` console script (and ``python -m migrator``): SIGTERM and SIGINT stop
+    it cleanly (the statement cancelled, the lock released, exit 143 or 130)."""
+    install_signal_handlers()
     sys.exit(main())
 
 

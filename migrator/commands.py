@@ -12,7 +12,7 @@ from contextlib import contextmanager, nullcontext
 
 from migrator import __version__, catalog, log
 from migrator.dialects import open_database
-from migrator.errors import DesyncError, DirtyError, ExitStatus, MigratorError, UsageError
+from migrator.errors import DesyncError, DirtyError, ExitStatus, Interrupted, MigratorError, UsageError
 from migrator.runner import Runner
 from migrator.source import all_services, select_service
 
@@ -28,7 +28,8 @@ def session(config):
     dialect = "cockroach" if dsn.dialect == "cockroach" else dsn.dialect
     service.migrations(dialect)
     log.bind(service=service.name)
-    db = open_database(dsn, ddl_lock_timeout=config.ddl_lock_timeout, connect_timeout=config.connect_timeout)
+    db = open_database(dsn, ddl_lock_timeout=config.ddl_lock_timeout, connect_timeout=config.connect_timeout,
+                       ddl_lock_retries=config.ddl_lock_retries, progress_interval=config.progress_interval)
     try:
         runner = Runner(db, service)
         runner.check_access()
@@ -294,7 +295,7 @@ def wait(config, timeout: float = 300.0, interval: float = 2.0) -> int:
                     log.result(f"Service {runner.service.name} is at version {newest}: schema ready.")
                     return ExitStatus.OK
                 last = ("dirty" if data["dirty"] else f"{plural(data['pending'], 'migration')} behind version {newest}")
-        except UsageError:
+        except (UsageError, Interrupted):
             raise
         except MigratorError as exc:
             last = exc.message
@@ -365,9 +366,10 @@ def report(error: MigratorError) -> None:
         log.operator(line)
     if error.hint:
         log.operator(f"Hint: {error.hint}")
-    if isinstance(error, DirtyError | DesyncError):
+    if isinstance(error, DirtyError | DesyncError) or error.logged:  # logged where it happened
         return
-    log.get().error("command failed", error=error.message, exit_status=int(error.exit_status))
+    log.error_event(log.get(), getattr(error, "event", "MIGRATION_COMMAND_FAILED"), error=error.message,
+                    exit_status=int(error.exit_status))
 
 
 def stdin_is_tty() -> bool:

@@ -292,6 +292,8 @@ class Config:
     repair_tracking: bool
     interactive: bool
     connect_timeout: float = 0.0  # seconds to keep retrying a server that does not answer; 0: fail at once
+    ddl_lock_retries: int = 5  # more tries of a migration that hit the DDL lock timeout, when safe
+    progress_interval: float = 30.0  # seconds between the lines of a statement that runs long; 0: none
 
     @property
     def dsn(self) -> DSN:
@@ -323,4 +325,6 @@ def build_config(args, env: dict[str, str] | None = None, interactive: bool = Fa
         repair_tracking=_truthy(env.get("MIGRATE_REPAIR_TRACKING")),
         interactive=interactive,
         connect_timeout=getattr(args, "connect_timeout", 0.0),
+        ddl_lock_retries=getattr(args, "ddl_lock_retries", 5),
+        progress_interval=getattr(args, "progress_interval", 30.0),
     )

@@ -25,6 +25,7 @@ class MigratorError(Exception):
         self.message = message
         self.details = details or []
         self.hint = hint
+        self.logged = False  # already logged as an event: the CLI prints it, and does not log it again
 
 
 class UsageError(MigratorError):
@@ -32,7 +33,36 @@ class UsageError(MigratorError):
 
 
 class MigrationFailed(MigratorError):
+    """A migration statement failed. ``fields`` go into the log and events lines (the
+    statement, its line, n of m); ``retrying``: another try follows, so it is no failure yet."""
+
     exit_status = ExitStatus.FAILED
+    event = "MIGRATION_FAILED"
+
+    def __init__(self, message: str, *, fields: dict | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.fields = fields or {}
+        self.retrying = False
+
+
+class LockContention(MigrationFailed):
+    """A statement gave up waiting for a lock (the DDL lock timeout): ``safe`` when another
+    try cannot repeat work already done (the transaction rolled back, or nothing had run)."""
+
+    def __init__(self, message: str, *, safe: bool, **kwargs):
+        super().__init__(message, **kwargs)
+        self.safe = safe
+
+
+class Interrupted(MigrationFailed):
+    """SIGTERM or SIGINT: the running statement was cancelled; exit 128 + the signal number."""
+
+    event = "MIGRATION_INTERRUPTED"
+
+    def __init__(self, message: str, *, signum: int, **kwargs):
+        super().__init__(message, **kwargs)
+        self.signum = signum
+        self.exit_status = 128 + signum
 
 
 class DatabaseError(MigratorError):

@@ -137,6 +137,22 @@ def bind(**values) -> None:
         import structlog
 
         structlog.contextvars.bind_contextvars(**values)
+def console() -> bool:
+    """Whether log lines are rendered for a person (console) rather than as JSON lines."""
+    fmt = _settings["fmt"]
+    if fmt == "auto":
+        stream = _settings["stream"] or sys.stderr
+        return stream.isatty()
+    return fmt == "console"
+
+
+def error_event(logger, event: str, **fields) -> None:
+    """An error that the CLI also prints as operator lines: a JSON event for log collectors;
+    on the console the operator lines alone show it, so it reads once, not twice."""
+    if not console():
+        logger.error(event, **fields)
+
+
 def operator(line: str) -> None:
     """An exact, grep-able line for the operator, on stderr, as plain text."""
     print(redact(line), file=sys.stderr, flush=True)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from migrator import catalog, log
 from migrator.errors import ChecksumMismatch, DesyncError, DirtyError, MigrationFailed, UsageError
+from migrator.execute import Executor
 from migrator.source import Migration, Service
 from migrator.split import Statement, split
 from migrator.tracking import AppliedRow, Tracker
@@ -42,6 +43,7 @@ class Runner:
         self.model: catalog.SchemaModel | None = None  # this run's view of the catalog (apply)
         self.desync: catalog.Desync | None = None  # what check_desync found repairable
         self._statements: dict[tuple[int, bool], list[Statement]] = {}
+        self.executor = Executor(db, self.log)
 
     @property
     def dialect(self) -> str:
@@ -52,14 +54,15 @@ class Runner:
     def locked(self, timeout: float):
         key = self.service.table_prefix
         self.db.lock(key, timeout, on_wait=lambda: self.log.info(
-            "waiting for the migration lock", lock_timeout=timeout))
+            "MIGRATION_LOCK_WAIT", lock_timeout=timeout, message="waiting for the migration lock"))
         try:
             yield
         finally:
             try:
                 self.db.unlock(key)
             except Exception as exc:  # the connection may be gone; the server frees the lock then
-                self.log.warning("could not release the migration lock", error=str(exc))
+                self.log.warning("MIGRATION_UNLOCK_FAILED", error=str(exc),
+                                 message="could not release the migration lock")
 
     # -- checks -------------------------------------------------------------
     def rows(self) -> dict[int, AppliedRow]:
@@ -79,7 +82,7 @@ class Runner:
     def check_dirty(self, rows: dict[int, AppliedRow]) -> None:
         dirty = [v for v, r in rows.items() if r.dirty]
         if dirty:
-            self.log.error("MIGRATION_DIRTY", version=dirty[0])
+            log.error_event(self.log, "MIGRATION_DIRTY", version=dirty[0])
             raise DirtyError(dirty[0])
 
     def changed_files(self, rows: dict[int, AppliedRow]) -> list[int]:
@@ -109,7 +112,8 @@ class Runner:
                 hint="restore the missing files, or record the real state with `migrator force`",
             )
         if unknown:
-            self.log.warning("database is newer than this migrator", newest_shipped=newest,
+            self.log.warning("MIGRATION_DATABASE_NEWER", message="database is newer than this migrator",
+                             newest_shipped=newest,
                              newest_applied=unknown[-1])
 
     def check_foreign_objects(self, rows: dict[int, AppliedRow]) -> None:
@@ -155,8 +159,8 @@ class Runner:
         desync = catalog.check(self.db, rows.values())
         if desync is None:
             if repair:
-                self.log.warning("MIGRATE_REPAIR_TRACKING is set but tracking is in sync: nothing to "
-                                 "repair; set the break-glass flag back to false")
+                self.log.warning("MIGRATE_REPAIR_TRACKING_NOT_NEEDED", message="MIGRATE_REPAIR_TRACKING is set but "
+                                 "tracking is in sync: nothing to repair; set the break-glass flag back to false")
             return []
         if desync.repairable and repair:
             self.desync = desync
@@ -165,8 +169,8 @@ class Runner:
 
     def desync_error(self, desync: catalog.Desync, rows) -> DesyncError:
         """The FATAL desync error (and its log event): what can be done, per version what is wrong."""
-        self.log.error("MIGRATION_TRACKING_DESYNC", versions=desync.versions, missing=desync.missing,
-                       resurrected=desync.resurrected, repairable=desync.repairable)
+        log.error_event(self.log, "MIGRATION_TRACKING_DESYNC", versions=desync.versions, missing=desync.missing,
+                        resurrected=desync.resurrected, repairable=desync.repairable)
         return DesyncError(FATAL_DESYNC, details=self.desync_lines(desync, rows), hint=self.desync_hint(desync))
 
     def desync_lines(self, desync: catalog.Desync, rows) -> list[str]:
@@ -239,27 +243,32 @@ class Runner:
 
     # -- execution ------------------------------------------------------------
     def _run(self, m: Migration, statements: list[Statement], path) -> None:
-        for statement in statements:
-            try:
-                self.db.run_script_statement(statement.sql)
-            except Exception as exc:
-                if not is_driver_error(exc):
-                    raise
-                raise MigrationFailed(
-                    f"migration {m.version} failed: {path.name} line {statement.line}: "
-                    f"{self.db.describe_error(exc)}"
-                ) from None
+        self.executor.run(m, statements, path, self.transactional(m, down=path != m.up.path))
+
+    def _started(self, m: Migration, down: bool = False) -> None:
+        transactional = self.transactional(m, down)
+        mode = "transaction" if transactional else "no-transaction" if (m.down if down else m.up).no_transaction \
+            else "no transaction (DDL commits implicitly): dirty flag"
+        statements = len(self.statements(m, down))
+        self.log.info("MIGRATION_STARTED", version=m.version, name=m.name, statements=statements, mode=mode,
+                      action="down" if down else "up",
+                      message=f"{'rolling back' if down else 'applying'} {m.version} {m.name}: "
+                              f"{statements} statement{'' if statements == 1 else 's'}, {mode}")
 
     def _failed(self, m: Migration, error: MigrationFailed, dirty: bool, action: str) -> None:
-        self.log.error("MIGRATION_FAILED", version=m.version, name=m.name, error=error.message,
-                       action=action, dirty=dirty)
+        if error.retrying:  # the lock-retry loop tries it again: not a failure yet
+            return
+        log.error_event(self.log, error.event, version=m.version, name=m.name, error=error.message,
+                        action=action, dirty=dirty, **error.fields)
+        error.logged = True
         try:
-            self.tracker.event("MIGRATION_FAILED", m.version, name=m.name, error=error.message,
-                               action=action, dirty=dirty)
+            self.tracker.event(error.event, m.version, name=m.name, error=error.message,
+                               action=action, dirty=dirty, **error.fields)
         except Exception as exc:
             if not is_driver_error(exc):
                 raise
-            self.log.warning("could not record the failure event", error=str(exc))
+            self.log.warning("MIGRATION_EVENT_NOT_RECORDED", error=str(exc),
+                             message="could not record the failure event")
         if dirty:
             error.hint = (f"the database is now dirty at version {m.version}: inspect the schema, complete "
                           f"or revert it by hand, then run `migrator force <version>`")
@@ -267,6 +276,10 @@ class Runner:
             error.hint = "the migration was rolled back; nothing was recorded"
 
     def apply(self, m: Migration) -> int:
+        self._started(m)
+        return self.executor.with_lock_retries(m, lambda: self._apply(m))
+
+    def _apply(self, m: Migration) -> int:
         statements = self.statements(m)
         own = self.service.own_tables
         if self.model is None:
@@ -280,7 +293,7 @@ class Runner:
         scope = self.model.wide_scope(names) if far else self.model.scope(names)
         started = time.monotonic()
         if self.transactional(m):
-            self.db.begin()
+            self.executor.begin(m)
             try:
                 before = self.model.before(scope)
                 self._run(m, statements, m.up.path)
@@ -342,6 +355,10 @@ class Runner:
                                       created=sorted(change.created), dropped=sorted(change.dropped))
 
     def revert(self, m: Migration) -> int:
+        self._started(m, down=True)
+        return self.executor.with_lock_retries(m, lambda: self._revert(m))
+
+    def _revert(self, m: Migration) -> int:
         statements = self.statements(m, down=True)
         started = time.monotonic()
         try:

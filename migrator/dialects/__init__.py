@@ -24,7 +24,8 @@ def dialect_class(dialect: str):
     return cls
 
 
-def open_database(dsn: DSN, *, ddl_lock_timeout: float = 5.0, connect_timeout: float = 0.0):
+def open_database(dsn: DSN, *, ddl_lock_timeout: float = 5.0, connect_timeout: float = 0.0,
+                  ddl_lock_retries: int = 5, progress_interval: float = 30.0):
     """Connect and return the dialect object for ``dsn`` (drivers are imported lazily).
 
     A server that does not answer yet (refused, name not resolved) is tried again with
@@ -34,7 +35,8 @@ def open_database(dsn: DSN, *, ddl_lock_timeout: float = 5.0, connect_timeout: f
     deadline = time.monotonic() + connect_timeout
     attempt = 1
     while True:
-        db = cls(dsn, ddl_lock_timeout=ddl_lock_timeout)
+        db = cls(dsn, ddl_lock_timeout=ddl_lock_timeout, ddl_lock_retries=ddl_lock_retries,
+                 progress_interval=progress_interval)
         try:
             db.connect()
             return db

@@ -36,9 +36,14 @@ class Database:
         "serial_pk": "BIGINT PRIMARY KEY",
     }
 
-    def __init__(self, dsn: DSN, *, ddl_lock_timeout: float = 5.0):
+    blockers_while_waiting = False  # lock_blockers() answers only while the statement still waits
+
+    def __init__(self, dsn: DSN, *, ddl_lock_timeout: float = 5.0, ddl_lock_retries: int = 5,
+                 progress_interval: float = 30.0):
         self.dsn = dsn
         self.ddl_lock_timeout = ddl_lock_timeout
+        self.ddl_lock_retries = ddl_lock_retries
+        self.progress_interval = progress_interval
         self.conn = None
 
     # -- connection ---------------------------------------------------------
@@ -166,12 +171,40 @@ class Database:
                 on_wait()
             waited = True
             if time.monotonic() >= deadline:
+                holder = self.lock_holder(key)
                 raise LockTimeout(
                     f"lock not acquired within {timeout:g}s: another migrator holds the lock "
                     f"for this service on {self.dsn.redacted()}",
+                    details=[f"  held by {holder}" if holder else
+                             "  the database does not tell which session holds it"],
                     hint="wait for the other runner, or raise --lock-timeout",
                 )
             time.sleep(LOCK_POLL_SECONDS)
+
+    def lock_holder(self, key: str) -> str | None:
+        """The session holding the runner lock of ``key``, as far as the database tells."""
+        return None
+
+    # -- a statement that runs long, waits for a lock, or must stop ----------
+    def cancel(self) -> None:
+        """Cancel the running statement (called from another thread)."""
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is the DDL lock timeout (the statement gave up waiting for a lock)."""
+        return False
+
+    def lock_blockers(self) -> list[str] | None:
+        """The sessions holding or queued ahead for the lock this connection waits for, one
+        line each, from a second connection; None when the database cannot tell."""
+        return None
+
+    def error_details(self, exc: BaseException) -> list[str]:
+        """The error's further lines (PostgreSQL's DETAIL and HINT)."""
+        return []
+
+    def invalid_index(self, name: str) -> bool:
+        """Whether an index of that name exists and is INVALID (PostgreSQL)."""
+        return False
 
     # -- catalog ------------------------------------------------------------
     def table_exists(self, name: str) -> bool:

@@ -69,3 +69,17 @@ class Cockroach(Postgres):
             self._renew_stop.set()
             self._renew_stop = None
         self.execute(f"DELETE FROM {self.lock_table(key)} WHERE id = 1 AND holder = ?", (self.holder,))
+
+    # the lease row names the other runner; CockroachDB has no pg_blocking_pids()
+    blockers_while_waiting = False
+
+    def lock_blockers(self) -> list[str] | None:
+        return None
+
+    def lock_holder(self, key: str) -> str | None:
+        rows = self.query(f"SELECT holder, expires_at FROM {self.lock_table(key)} WHERE id = 1")
+        if not rows:
+            return None
+        holder, expires = rows[0]
+        host, pid, _ = (holder.rsplit(":", 2) + ["", ""])[:3]
+        return f"process {pid} on {host} (lease until {expires:%Y-%m-%d %H:%M:%S %Z})"

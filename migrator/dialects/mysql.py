@@ -157,6 +157,7 @@ class MySQL(Database):
                       database=d.database, autocommit=True, client_flag=CLIENT.MULTI_STATEMENTS,
                       **self.driver_options(), **self.tls_options())
         kwargs.update(unix_socket=d.socket) if d.socket else kwargs.update(host=d.host, port=d.port)
+        self._connect_kwargs = kwargs  # for the second connection of cancel() and lock_blockers()
         try:
             self.conn = pymysql.connect(**kwargs)
         except pymysql.Error as exc:
@@ -269,9 +270,84 @@ class MySQL(Database):
             return f"{args[1]} (error {args[0]})"
         return super().describe_error(exc)
 
+    # -- a statement that runs long, waits for a lock, or must stop ----------
+    def _side_query(self, sql: str, params=None) -> list[tuple]:
+        """A query on a second, short-lived connection (this one is busy)."""
+        import pymysql
+
+        side = pymysql.connect(**dict(self._connect_kwargs, connect_timeout=5))
+        try:
+            with side.cursor() as cur:
+                cur.execute(sql, params)
+                return list(cur.fetchall())
+        finally:
+            side.close()
+
+    def cancel(self) -> None:
+        self._side_query(f"KILL QUERY {int(self.conn.thread_id())}")
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        args = getattr(exc, "args", ())
+        return bool(args) and args[0] == 1205  # ER_LOCK_WAIT_TIMEOUT: metadata and row locks alike
+
+    def lock_blockers(self) -> list[str] | None:
+        """The table metadata-lock holders when MariaDB's metadata_lock_info plugin is loaded,
+        else the sessions with an open InnoDB transaction (a reader's open transaction holds
+        its metadata lock, but without the plugin the server does not say on which table);
+        then the sessions queued for a metadata lock too (other DDL waiting ahead of us)."""
+        import pymysql
+
+        me = int(self.conn.thread_id())
+        try:
+            try:
+                rows = self._side_query(_MDL_HOLDERS, (me,))
+                found = [f"connection {i} (user {u}@{h}, {c} for {t}s{', ' + st if st else ''}) holds "
+                         f"{mode} on {table}: {q or '-'}" for i, u, h, c, t, st, mode, table, q in rows]
+            except pymysql.Error as exc:
+                if not exc.args or exc.args[0] not in (1109, 1146):  # other than: the plugin is not loaded
+                    raise
+                found = [f"connection {i} (user {u}@{h}, {c}, transaction open {age}s; metadata locks unknown: "
+                         f"the metadata_lock_info plugin is not loaded): {q or '-'}"
+                         for i, u, h, c, age, q in self._side_query(_OPEN_TRANSACTIONS, (me,))]
+            found += [f"connection {i} (user {u}@{h}, queued: {st} for {t}s): {q or '-'}"
+                      for i, u, h, t, st, q in self._side_query(_MDL_WAITERS, (me,))]
+        except pymysql.Error as exc:  # the diagnosis must not hide the failure it explains
+            return [f"(could not read them: {self.describe_error(exc)})"]
+        return found
+
+    def lock_holder(self, key: str) -> str | None:
+        rows = self.query(_LOCK_HOLDER, (self.lock_name(key),))
+        if not rows:
+            return None
+        i, user, host, command, seconds, state = rows[0]
+        return f"connection {i} (user {user}@{host}, {command} for {seconds}s{', ' + state if state else ''})"
+
 
 def _like(value: str, pattern: str) -> bool:
     """``value LIKE pattern`` as GRANT reads a schema name (``%``, ``_``, ``\\`` escapes)."""
     regex = "".join(".*" if part == "%" else "." if part == "_" else re.escape(part[-1])
                     for part in re.findall(r"\\.|.", pattern, re.DOTALL))
     return re.fullmatch(regex, value, re.DOTALL) is not None
+
+
+_MDL_HOLDERS = """
+SELECT m.THREAD_ID, p.USER, p.HOST, p.COMMAND, p.TIME, p.STATE, m.LOCK_MODE,
+       CONCAT(m.TABLE_SCHEMA, '.', m.TABLE_NAME), LEFT(p.INFO, 60)
+FROM information_schema.METADATA_LOCK_INFO m JOIN information_schema.PROCESSLIST p ON p.ID = m.THREAD_ID
+WHERE m.THREAD_ID <> %s AND m.LOCK_TYPE = 'Table metadata lock' AND m.TABLE_SCHEMA = DATABASE()
+ORDER BY p.TIME DESC
+"""
+_MDL_WAITERS = """
+SELECT p.ID, p.USER, p.HOST, p.TIME, p.STATE, LEFT(p.INFO, 60) FROM information_schema.PROCESSLIST p
+WHERE p.ID <> %s AND p.STATE LIKE 'Waiting for%%metadata lock' ORDER BY p.TIME DESC
+"""
+_OPEN_TRANSACTIONS = """
+SELECT t.trx_mysql_thread_id, p.USER, p.HOST, p.COMMAND, TIMESTAMPDIFF(SECOND, t.trx_started, NOW()),
+       LEFT(COALESCE(t.trx_query, p.INFO), 60)
+FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+WHERE t.trx_mysql_thread_id <> %s ORDER BY t.trx_started
+"""
+_LOCK_HOLDER = """
+SELECT p.ID, p.USER, p.HOST, p.COMMAND, p.TIME, p.STATE
+FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(%s)
+"""

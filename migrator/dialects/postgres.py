@@ -277,3 +277,76 @@ class Postgres(Database):
         if primary:
             return f"{primary} (SQLSTATE {sqlstate})" if sqlstate else primary
         return super().describe_error(exc)
+
+    # -- a statement that runs long, waits for a lock, or must stop ----------
+    blockers_while_waiting = True  # pg_blocking_pids() names them only while we wait
+
+    def cancel(self) -> None:
+        self.conn.cancel_safe(timeout=5)
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        return getattr(exc, "sqlstate", None) == "55P03"  # lock_not_available
+
+    def error_details(self, exc: BaseException) -> list[str]:
+        diag = getattr(exc, "diag", None)
+        if diag is None:
+            return []
+        return [f"{label}: {text}" for label, text in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint))
+                if text]
+
+    def _side_query(self, sql: str, params) -> list[tuple]:
+        """A query on a second, short-lived connection (this one is busy waiting)."""
+        import psycopg
+
+        with psycopg.connect(self.conninfo(), autocommit=True, connect_timeout=5) as side:
+            return side.execute(sql, params).fetchall()
+
+    def lock_blockers(self) -> list[str] | None:
+        try:
+            rows = self._side_query(_BLOCKERS, (self.conn.info.backend_pid,))
+        except Exception as exc:  # the diagnosis must not hide the failure it explains
+            return [f"(could not read them: {self.describe_error(exc)})"]
+        return [describe_session(*row) for row in rows]
+
+    def lock_holder(self, key: str) -> str | None:
+        k = self.lock_name(key)
+        rows = self.query(_ADVISORY_HOLDER, ((k >> 32) & 0xFFFFFFFF, k & 0xFFFFFFFF))
+        if not rows:
+            return None
+        pid, app, client, started, state = rows[0]
+        if started is None:  # another user's session: its details are for pg_read_all_stats
+            return f"pid {pid} ({HIDDEN})"
+        return (f"pid {pid} (application {app or '-'}, client {client or 'local socket'}, "
+                f"connected since {started:%Y-%m-%d %H:%M:%S %Z}, {state})")
+
+    def invalid_index(self, name: str) -> bool:
+        return bool(self.query(_INVALID_INDEX, (name,)))
+
+
+HIDDEN = "details hidden: the migrator's database user needs pg_read_all_stats to see other users' sessions"
+
+
+def describe_session(pid, app, user, state, age, query) -> str:
+    if state is None:
+        return f"pid {pid} (user {user or '-'}; {HIDDEN})"
+    open_for = f", transaction open {age}s" if age is not None else ""
+    what = "last query" if (state or "").startswith("idle") else "query"
+    return f"pid {pid} (application {app or '-'}, user {user}, {state}{open_for}), {what}: {query}"
+
+
+_BLOCKERS = """
+SELECT a.pid, a.application_name, a.usename, a.state,
+       extract(epoch FROM now() - a.xact_start)::int,
+       left(regexp_replace(a.query, '\\s+', ' ', 'g'), 60)
+FROM pg_stat_activity a WHERE a.pid = ANY(pg_blocking_pids(%s)) ORDER BY a.xact_start
+"""
+_ADVISORY_HOLDER = """
+SELECT a.pid, a.application_name, host(a.client_addr), a.backend_start, a.state
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s::bigint::oid AND l.objid = %s::bigint::oid
+  AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""
+_INVALID_INDEX = """
+SELECT 1 FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace AND NOT x.indisvalid
+"""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import socket
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -79,11 +81,22 @@ class SQLite(Database):
                 os.close(fd)
                 return False
             self._lock_fds[key] = fd
+            os.ftruncate(fd, 0)  # who holds it, for a runner that times out waiting (lock_holder)
+            os.write(fd, f"process {os.getpid()} on {socket.gethostname()} since "
+                         f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}".encode())
         return True
+
+    def lock_holder(self, key: str) -> str | None:
+        try:
+            with open(f"{self.path}.{key}.migrator-lock", encoding="utf-8", errors="replace") as f:
+                return f.read(200).strip() or None
+        except OSError:
+            return None
 
     def unlock(self, key: str) -> None:
         fd = self._lock_fds.pop(key, None)
         if fd is not None:
+            os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
@@ -91,6 +104,15 @@ class SQLite(Database):
         for key in list(self._lock_fds):
             self.unlock(key)
         super().close()
+
+    def cancel(self) -> None:
+        self.conn.interrupt()
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        import sqlite3
+
+        # SQLITE_BUSY (5) and SQLITE_LOCKED (6): the busy timeout (--ddl-lock-timeout) ran out
+        return isinstance(exc, sqlite3.OperationalError) and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (5, 6)
 
     def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None, *,
                  via_indexes: bool = True) -> set[str]:
