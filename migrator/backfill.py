@@ -70,7 +70,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from migrator import log
-from migrator.errors import ExitStatus, LockTimeout, MigratorError, UsageError
+from migrator.errors import ExitStatus, Interrupted, LockTimeout, MigratorError, UsageError
 from migrator.runner import is_driver_error
 from migrator.source import Service, read_toml, select_service
 from migrator.tracking import iso, utcnow
@@ -348,14 +348,18 @@ class Checkpoints:
 
     def ensure(self) -> None:
         t = self.db.types
-        self.db.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.table} (name {t['name']} NOT NULL PRIMARY KEY, "
-            f"status {t['name']} NOT NULL, last_key {t['bigint']} NULL, "
-            f"rows_done {t['bigint']} NOT NULL DEFAULT 0, total_estimate {t['bigint']} NULL, "
-            f"started_at {t['timestamp']} NULL, updated_at {t['timestamp']} NOT NULL, "
-            f"completed_at {t['timestamp']} NULL, error {t['text']} NULL, runner {t['name']} NULL, "
-            f"heartbeat_at {t['timestamp']} NULL, lease_until {t['timestamp']} NULL)"
-        )
+        try:
+            self.db.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table} (name {t['name']} NOT NULL PRIMARY KEY, "
+                f"status {t['name']} NOT NULL, last_key {t['bigint']} NULL, "
+                f"rows_done {t['bigint']} NOT NULL DEFAULT 0, total_estimate {t['bigint']} NULL, "
+                f"started_at {t['timestamp']} NULL, updated_at {t['timestamp']} NOT NULL, "
+                f"completed_at {t['timestamp']} NULL, error {t['text']} NULL, runner {t['name']} NULL, "
+                f"heartbeat_at {t['timestamp']} NULL, lease_until {t['timestamp']} NULL)"
+            )
+        except Exception as exc:  # PostgreSQL: IF NOT EXISTS races with another runner creating it
+            if not is_driver_error(exc) or not self.exists():
+                raise
         self.add_lease_columns()
 
     def add_lease_columns(self) -> None:
@@ -603,14 +607,6 @@ class StopSignal:
         return signal.Signals(self.signum).name
 
 
-class Interrupted(MigratorError):
-    """A backfill runner stopped by a signal: exit 128 + the signal (143 SIGTERM, 130 SIGINT)."""
-
-    def __init__(self, message: str, signum: int, hint: str):
-        super().__init__(message, hint=hint)
-        self.exit_status = 128 + signum
-
-
 class BackfillJob:
     """One backfill on one open database, run while this runner holds its lease."""
 
@@ -705,7 +701,7 @@ class BackfillJob:
         sig = self.stop_signal.name
         if not claimed:
             raise Interrupted(f"backfill {self.bf.name}: {sig} while waiting for another runner's lease; "
-                              "no work done", self.stop_signal.signum,
+                              "no work done", signum=self.stop_signal.signum,
                               hint="`migrator backfill status` shows who runs it")
         cp = self.cp
         self.event("MIGRATION_BACKFILL_INTERRUPTED", signal=sig, rows_done=cp.rows_done, last_key=cp.last_key,
@@ -713,7 +709,7 @@ class BackfillJob:
         where = f"after key {cp.last_key}" if cp.last_key is not None else "from the start"
         raise Interrupted(f"backfill {self.bf.name} interrupted by {sig}: stopped after its current batch with "
                           f"{cp.rows_done:,} rows done, last key {cp.last_key}; lease released",
-                          self.stop_signal.signum,
+                          signum=self.stop_signal.signum,
                           hint=f"the checkpoint is intact: the next `migrator backfill run` continues {where}")
 
     @contextmanager
@@ -735,7 +731,8 @@ class BackfillJob:
         except Exception as exc:  # e.g. MySQL 8 has no max_statement_time: adaptive sizing only
             if not is_driver_error(exc):
                 raise
-            self.log.debug("batch time limit not available", statement=sql, error=self.describe(exc))
+            self.log.debug("MIGRATION_BACKFILL_BATCH_LIMIT_UNAVAILABLE", statement=sql, error=self.describe(exc),
+                           message="batch time limit not available: adaptive sizing only")
             return False
 
     def claim(self) -> str | None:
@@ -756,7 +753,8 @@ class BackfillJob:
             self.log.warning("MIGRATION_BACKFILL_TAKEOVER", message="taking over from a runner that stopped "
                              "renewing its lease", previous_runner=taken_over, last_heartbeat=cp.heartbeat_at)
         if cp.status == "failed":
-            self.log.warning("retrying a failed backfill from its checkpoint", previous_error=cp.error)
+            self.log.warning("MIGRATION_BACKFILL_RETRY", previous_error=cp.error,
+                             message="retrying a failed backfill from its checkpoint")
         self.event("MIGRATION_BACKFILL_STARTED", table=self.bf.table, previous_status=cp.status,
                    from_key=cp.last_key, rows_done=cp.rows_done, total_estimate=total,
                    batch_size=self.bf.batch_size, pause_ms=self.bf.pause_ms, runner=self.runner_id,
@@ -845,7 +843,8 @@ class BackfillJob:
         self.stats.retries += 1
         timeout = is_timeout(exc)
         self.size = max(1, self.size // (TIMEOUT_SHRINK if timeout else 2))
-        self.log.warning("batch cancelled after the batch time limit: retrying it smaller" if timeout
+        self.log.warning("MIGRATION_BACKFILL_BATCH_CANCELLED" if timeout else "MIGRATION_BACKFILL_BATCH_RETRY",
+                         message="batch cancelled after the batch time limit: retrying it smaller" if timeout
                          else "transient batch error: retrying with a smaller batch",
                          error=self.describe(exc), attempt=self.stats.retries, batch_size=self.size)
         self.wait(0.25 * 2 ** self.stats.retries)
@@ -885,8 +884,8 @@ class BackfillJob:
         self.stats.rows += rows
         self.stats.longest = max(self.stats.longest, seconds)
         if seconds > MAX_SECONDS:
-            self.log.warning("slow backfill batch: shrinking it", seconds=round(seconds, 3), rows=rows,
-                             batch_size=self.size)
+            self.log.warning("MIGRATION_BACKFILL_BATCH_SHRUNK", message="slow backfill batch: shrinking it",
+                             seconds=round(seconds, 3), rows=rows, batch_size=self.size)
         if rows >= self.size:  # the last, partial batch says nothing about the size
             self.size = next_batch_size(self.size, seconds, self.bf.batch_size)
         self.progress.update(self.cp, self.stats)

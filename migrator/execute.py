@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 
+from migrator import log
 from migrator.errors import Interrupted, LockContention, MigrationFailed
 
 RETRY_FIRST_DELAY = 1.0  # seconds before the second try; doubled each try, up to RETRY_MAX_DELAY
@@ -134,8 +135,9 @@ class Running:
         self.cancelled = True
         try:
             self.db.cancel()
-        except Exception:  # the connection may be closing: the process is stopping anyway
-            pass
+        except Exception as exc:  # the connection may be closing: the process is stopping anyway
+            log.get().debug("MIGRATION_CANCEL_FAILED", version=self.version, error=str(exc),
+                            message="could not cancel the running statement: the interruption waits for it")
 
 
 class Watch(threading.Thread):

@@ -188,7 +188,7 @@ Expects a dict: { context: $, service: "auth" }
 Checks that JSON schema cannot express. Renders nothing; fails with a message.
 */}}
 {{- define "migrator.validate" -}}
-{{- $known := list "services" "nameOverride" "fullnameOverride" "partOf" "image" "imagePullSecrets" "serviceAccount" "lockTimeout" "ddlLockTimeout" "connectTimeout" "logFormat" "logLevel" "activeDeadlineSeconds" "ttlSecondsAfterFinished" "hookDeletePolicy" "hookWeightBase" "resources" "extraEnv" "extraVolumes" "extraVolumeMounts" "podAnnotations" "podLabels" "podSecurityContext" "securityContext" "nodeSelector" "tolerations" "affinity" "priorityClassName" "tests" "global" "enabled" }}
+{{- $known := list "services" "nameOverride" "fullnameOverride" "partOf" "image" "imagePullSecrets" "serviceAccount" "lockTimeout" "ddlLockTimeout" "connectTimeout" "ddlLockRetries" "progressInterval" "logFormat" "logLevel" "activeDeadlineSeconds" "ttlSecondsAfterFinished" "hookDeletePolicy" "hookWeightBase" "resources" "extraEnv" "extraVolumes" "extraVolumeMounts" "podAnnotations" "podLabels" "podSecurityContext" "securityContext" "nodeSelector" "tolerations" "affinity" "priorityClassName" "tests" "global" "enabled" }}
 {{- /* the service blocks of values.yaml stay valid when `services` lists only some */}}
 {{- $shipped := list "auth" "agentic" "analytics" "cortex" "apiOntology" }}
 {{- range $key, $_ := .Values }}

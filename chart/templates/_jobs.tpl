@@ -9,7 +9,8 @@ Expects a number.
 {{/*
 One service's migration Job: a pre-install/pre-upgrade hook that runs
 `migrator up --service <service> --read-from-env --lock-timeout <n> --ddl-lock-timeout <n>
---connect-timeout <n> --log-format <f> [extraArgs...]`.
+--connect-timeout <n> --ddl-lock-retries <n> --progress-interval <n> --log-format <f>
+[extraArgs...]`.
 Its hook weight is its position in `services` (plus `hookWeightBase`), so Helm runs the
 services one at a time, in that order, and stops at the first failure.
 backoffLimit 0 by default: a failed migration is not retried blindly; the failed pod and
@@ -25,6 +26,8 @@ Expects a dict: { context: $, service: "auth", index: 0 }
 {{- $args := list "up" "--service" $svc "--read-from-env" "--lock-timeout" (toString (int $ctx.Values.lockTimeout)) }}
 {{- $args = concat $args (list "--ddl-lock-timeout" (include "migrator.seconds" (dig "ddlLockTimeout" $ctx.Values.ddlLockTimeout $m))) }}
 {{- $args = concat $args (list "--connect-timeout" (include "migrator.seconds" (dig "connectTimeout" $ctx.Values.connectTimeout $m))) }}
+{{- $args = concat $args (list "--ddl-lock-retries" (toString (int (dig "ddlLockRetries" $ctx.Values.ddlLockRetries $m)))) }}
+{{- $args = concat $args (list "--progress-interval" (include "migrator.seconds" (dig "progressInterval" $ctx.Values.progressInterval $m))) }}
 {{- $args = concat $args (list "--log-format" $ctx.Values.logFormat) }}
 {{- if $ctx.Values.logLevel }}
 {{- $args = concat $args (list "--log-level" $ctx.Values.logLevel) }}

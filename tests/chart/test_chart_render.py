@@ -115,7 +115,8 @@ def test_job_container_args_and_env(default_docs):
         assert "command" not in c, "the image's entrypoint (migrator) must stay"
         assert c["args"] == [
             "up", "--service", service, "--read-from-env", "--lock-timeout", "300",
-            "--ddl-lock-timeout", "5", "--connect-timeout", "60", "--log-format", "json",
+            "--ddl-lock-timeout", "5", "--connect-timeout", "60", "--ddl-lock-retries", "5",
+            "--progress-interval", "30", "--log-format", "json",
         ]  # fmt: skip
         assert job["spec"]["backoffLimit"] == 0
         assert c["image"] == "migrator:0.1.0"
@@ -248,10 +249,13 @@ def test_full_values_jobs(full_docs):
         c = container(job)
         assert c["image"] == f"localhost/migrator@{DIGEST}"
         assert c["imagePullPolicy"] == "Always"
-        ddl, extra = ("2.5", ["--lock-timeout", "60"]) if service == "analytics" else ("10", [])
+        analytics = service == "analytics"
+        ddl, retries, interval = ("2.5", "0", "0.5") if analytics else ("10", "3", "15")
+        extra = ["--lock-timeout", "60"] if analytics else []
         assert c["args"] == [
             "up", "--service", service, "--read-from-env", "--lock-timeout", "120",
-            "--ddl-lock-timeout", ddl, "--connect-timeout", "120", "--log-format", "json", "--log-level", "debug",
+            "--ddl-lock-timeout", ddl, "--connect-timeout", "120", "--ddl-lock-retries", retries,
+            "--progress-interval", interval, "--log-format", "json", "--log-level", "debug",
             *extra,
         ]  # fmt: skip
         assert job["spec"]["backoffLimit"] == (1 if service == "analytics" else 0)
@@ -418,16 +422,21 @@ def test_migration_job_timeouts_retries_and_extra_args_per_service(helm):
     docs = helm.template(set_values={
         "ddlLockTimeout": 10, "connectTimeout": 120,
         "cortex.migration.ddlLockTimeout": 2.5, "cortex.migration.connectTimeout": 0,
+        "ddlLockRetries": 7, "progressInterval": 12,
+        "cortex.migration.ddlLockRetries": 0, "cortex.migration.progressInterval": 1.5,
         "cortex.migration.backoffLimit": 2, "cortex.migration.extraArgs": ["--log-level", "debug"],
     })
     jobs = by_service(migration_jobs(docs))
     args = container(jobs["cortex"])["args"]
     assert args[args.index("--ddl-lock-timeout") + 1] == "2.5"
     assert args[args.index("--connect-timeout") + 1] == "0"
+    assert args[args.index("--ddl-lock-retries") + 1] == "0"
+    assert args[args.index("--progress-interval") + 1] == "1.5"
     assert args[-2:] == ["--log-level", "debug"]
     assert jobs["cortex"]["spec"]["backoffLimit"] == 2
     auth = container(jobs["auth"])["args"]
     assert auth[auth.index("--ddl-lock-timeout") + 1] == "10" and auth[auth.index("--connect-timeout") + 1] == "120"
+    assert auth[auth.index("--ddl-lock-retries") + 1] == "7" and auth[auth.index("--progress-interval") + 1] == "12"
     assert auth[-1] == "json" and jobs["auth"]["spec"]["backoffLimit"] == 0
 
 
