@@ -291,7 +291,7 @@ class Config:
     yes: bool
     repair_tracking: bool
     interactive: bool
-    connect_timeout: float = 0.0  # seconds to keep retrying a server that does not answer; 0: fail at once
+    connect_timeout: float  # seconds to keep retrying a server that does not answer; 0: fail at once
 
     @property
     def dsn(self) -> DSN:
@@ -300,13 +300,13 @@ class Config:
         return parse_dsn(self.dsn_text)
 
 
-def build_config(args, env: dict[str, str] | None = None, interactive: bool = False) -> Config:
+def build_config(args, env: dict[str, str] | None = None, *, interactive: bool) -> Config:
     """Build the frozen Config from parsed flags and the environment."""
     env = dict(os.environ) if env is None else env
     dsn_text = args.database
-    if getattr(args, "read_from_env", False) and dsn_text is not None:
+    if args.read_from_env and dsn_text is not None:
         raise UsageError("--database and -e/--read-from-env both given: pass one of them")
-    if getattr(args, "read_from_env", False):
+    if args.read_from_env:
         dsn_text = env.get("DSN") or env.get("DATABASE_URL")
         if not dsn_text:
             raise UsageError("-e/--read-from-env given but neither DSN nor DATABASE_URL is set")
@@ -322,5 +322,5 @@ def build_config(args, env: dict[str, str] | None = None, interactive: bool = Fa
         yes=args.yes,
         repair_tracking=_truthy(env.get("MIGRATE_REPAIR_TRACKING")),
         interactive=interactive,
-        connect_timeout=getattr(args, "connect_timeout", 0.0),
+        connect_timeout=args.connect_timeout,
     )
