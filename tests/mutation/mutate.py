@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
-import fnmatch
+import fcntl
 import json
 import shlex
 import shutil
@@ -272,9 +272,14 @@ def main() -> int:
     parser.add_argument("--python", default=str(ROOT / ".venv" / "bin" / "python"),
                         help="the test venv's Python (with the package installed editable)")
     args = parser.parse_args()
-    WORK.mkdir(parents=True, exist_ok=True)
-    restore_leftovers()
     modules, equivalents = load_modules(args.modules), load_equivalents()
+    WORK.mkdir(parents=True, exist_ok=True)
+    lock = (WORK / "lock").open("w")
+    try:  # two runs in one tree would restore each other's files mid-mutant
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit("mutate: another `make mutate` is running in this tree; wait for it to end")
+    restore_leftovers()
     lines = []
     for module in modules:
         print(f"mutate: {module.name} ...", flush=True)
