@@ -235,7 +235,8 @@ def mutate(module: Module, python: str, equivalents: list[dict]) -> Tally:
     finally:
         restore_leftovers()
     if r.returncode != 0:
-        sys.exit(f"mutate: cosmic-ray exec failed for {module.name}:\n{r.stderr[-3000:]}")
+        sys.exit(f"mutate: cosmic-ray exec failed or was interrupted for {module.name} (files restored; "
+                 f"partial results in {session.relative_to(ROOT)}):\n{r.stderr[-3000:]}")
     t = tally(session, info)
     t.seconds = time.monotonic() - started
     return t
