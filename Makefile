@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SERVICES := auth agentic analytics cortex apiOntology
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test test-fast servers helm image lint bench clean uv lock checkov
+.PHONY: help venv demo test test-fast servers helm image lint bench clean uv lock checkov cosmic-ray mutate
 
 help:
 	@echo "make demo   - apply the five example services to SQLite files under ./var/, show their status, then one failure and its recovery"
@@ -16,6 +16,7 @@ help:
 	@echo "make lock   - regenerate the image's hash-pinned lock files from pyproject.toml"
 	@echo "make lint   - lint the project's migrations for lock-heavy operations"
 	@echo "make bench  - run the benchmarks under bench/ (prints figures, writes bench/results/)"
+	@echo "make mutate - mutation testing of the core (MODULES=\"config split\" for some; writes tests/mutation/results/)"
 
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || (apt-get update -qq && apt-get install -y -qq python3 python3-venv)
@@ -105,6 +106,22 @@ $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION):
 	touch $@
 
 checkov: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION)
+
+# cosmic-ray (mutation testing) brings SQLAlchemy and others of its own: kept out of the test venv.
+COSMIC_RAY_VERSION := 8.7.0
+
+$(TOOLS)/cosmic-ray/.installed-$(COSMIC_RAY_VERSION):
+	rm -rf $(TOOLS)/cosmic-ray
+	$(PYTHON) -m venv $(TOOLS)/cosmic-ray
+	$(TOOLS)/cosmic-ray/bin/pip install -q cosmic-ray==$(COSMIC_RAY_VERSION)
+	touch $@
+
+cosmic-ray: $(TOOLS)/cosmic-ray/.installed-$(COSMIC_RAY_VERSION)
+
+# Not part of `make test` (minutes per module): see tests/mutation/README.md.
+MODULES ?=
+mutate: venv servers cosmic-ray
+	$(TOOLS)/cosmic-ray/bin/python tests/mutation/mutate.py --python $(BIN)/python $(MODULES)
 
 test: venv servers helm image uv checkov
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

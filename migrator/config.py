@@ -291,9 +291,9 @@ class Config:
     yes: bool
     repair_tracking: bool
     interactive: bool
-    connect_timeout: float = 0.0  # seconds to keep retrying a server that does not answer; 0: fail at once
-    ddl_lock_retries: int = 5  # more tries of a migration that hit the DDL lock timeout, when safe
-    progress_interval: float = 30.0  # seconds between the lines of a statement that runs long; 0: none
+    connect_timeout: float  # seconds to keep retrying a server that does not answer; 0: fail at once
+    ddl_lock_retries: int  # more tries of a migration that hit the DDL lock timeout, when safe
+    progress_interval: float  # seconds between the lines of a statement that runs long; 0: none
 
     @property
     def dsn(self) -> DSN:
@@ -302,13 +302,13 @@ class Config:
         return parse_dsn(self.dsn_text)
 
 
-def build_config(args, env: dict[str, str] | None = None, interactive: bool = False) -> Config:
+def build_config(args, env: dict[str, str] | None = None, *, interactive: bool) -> Config:
     """Build the frozen Config from parsed flags and the environment."""
     env = dict(os.environ) if env is None else env
     dsn_text = args.database
-    if getattr(args, "read_from_env", False) and dsn_text is not None:
+    if args.read_from_env and dsn_text is not None:
         raise UsageError("--database and -e/--read-from-env both given: pass one of them")
-    if getattr(args, "read_from_env", False):
+    if args.read_from_env:
         dsn_text = env.get("DSN") or env.get("DATABASE_URL")
         if not dsn_text:
             raise UsageError("-e/--read-from-env given but neither DSN nor DATABASE_URL is set")
@@ -324,7 +324,7 @@ def build_config(args, env: dict[str, str] | None = None, interactive: bool = Fa
         yes=args.yes,
         repair_tracking=_truthy(env.get("MIGRATE_REPAIR_TRACKING")),
         interactive=interactive,
-        connect_timeout=getattr(args, "connect_timeout", 0.0),
-        ddl_lock_retries=getattr(args, "ddl_lock_retries", 5),
-        progress_interval=getattr(args, "progress_interval", 30.0),
+        connect_timeout=args.connect_timeout,
+        ddl_lock_retries=args.ddl_lock_retries,
+        progress_interval=args.progress_interval,
     )

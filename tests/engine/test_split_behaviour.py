@@ -1,0 +1,78 @@
+"""migrator.split: what an operator sees when a migration file is cut into statements.
+
+Each case is a file a team could write: where it is cut decides what runs in which order,
+and the line a statement starts on is the line an error message points at."""
+
+from __future__ import annotations
+
+import pytest
+
+from migrator.split import split
+
+MARIADB_NESTED = "BEGIN NOT ATOMIC BEGIN SELECT 1; END; SELECT 2; END"
+MARIADB_NESTED_CASE = """BEGIN NOT ATOMIC
+  BEGIN
+    SELECT CASE WHEN 1 > 0 THEN 'yes;' ELSE 'no' END;
+  END;
+  SELECT 2;
+END"""
+MYSQL_CASE_STATEMENT_FIRST = """CREATE PROCEDURE grade(IN n INT)
+BEGIN
+  CASE n WHEN 1 THEN SELECT 'one;'; ELSE SELECT 'other'; END CASE;
+END"""
+SQLITE_LOWER_TRIGGER = """create trigger orders_ai after insert on orders
+begin
+  insert into audit (note) values ('order');
+  update totals set n = n + 1;
+end"""
+MYSQL_LOWER_PROCEDURE = """create procedure bump()
+begin
+  update totals set n = n + 1;
+  select n from totals;
+end"""
+
+CASES = {
+    # MariaDB: a block inside an anonymous block is one statement with it
+    "nested MariaDB block": ("mysql", MARIADB_NESTED + ";\nSELECT 3;", [MARIADB_NESTED, "SELECT 3"]),
+    "nested MariaDB block with a CASE expression": ("mysql", MARIADB_NESTED_CASE + ";\nSELECT 3;",
+                                                   [MARIADB_NESTED_CASE, "SELECT 3"]),
+    "CASE statement first in a procedure body": ("mysql", MYSQL_CASE_STATEMENT_FIRST + ";\nSELECT 1;",
+                                                 [MYSQL_CASE_STATEMENT_FIRST, "SELECT 1"]),
+    # keywords in lower case are keywords
+    "lower-case SQLite trigger": ("sqlite", SQLITE_LOWER_TRIGGER + ";\nselect 1;", [SQLITE_LOWER_TRIGGER, "select 1"]),
+    "lower-case MySQL procedure": ("mysql", MYSQL_LOWER_PROCEDURE + ";\nselect 1;",
+                                   [MYSQL_LOWER_PROCEDURE, "select 1"]),
+    # a block comment over several lines hides its semicolons
+    "multi-line block comment with semicolons": ("postgres", "/* step one;\n   step two; */\nSELECT 1;\nSELECT 2;",
+                                                 ["SELECT 1", "SELECT 2"]),
+    "multi-line block comment, MySQL": ("mysql", "SELECT 1 /* a;\nb; */;\nSELECT 2;",
+                                        ["SELECT 1 /* a;\nb; */", "SELECT 2"]),
+    # PostgreSQL: a transaction BEGIN with options is not a BEGIN ATOMIC body
+    "BEGIN ISOLATION LEVEL is a transaction": ("postgres", "BEGIN ISOLATION LEVEL SERIALIZABLE;\nSELECT 1;\nCOMMIT;",
+                                               ["BEGIN ISOLATION LEVEL SERIALIZABLE", "SELECT 1", "COMMIT"]),
+    "BEGIN WORK is a transaction": ("cockroach", "BEGIN WORK;\nSELECT 1;\nCOMMIT;", ["BEGIN WORK", "SELECT 1", "COMMIT"]),
+    # a dollar quote never closed runs to the end of the file (and the split ends)
+    "unterminated dollar quote": ("postgres", "SELECT 1;\nSELECT $$never closed;\nSELECT 2;\n",
+                                  ["SELECT 1", "SELECT $$never closed;\nSELECT 2;"]),
+    "unterminated tagged dollar quote": ("postgres", "SELECT 1;\nDO $body$ BEGIN; END;\n",
+                                         ["SELECT 1", "DO $body$ BEGIN; END;"]),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_statements(case):
+    dialect, text, expected = CASES[case]
+    assert [s.sql for s in split(text, dialect)] == expected
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql", "sqlite"])
+def test_line_of_a_statement_opening_with_a_parenthesis(dialect):
+    """A statement whose first line is a lone '(' starts on that line, not the next."""
+    text = "SELECT 1;\n(\n  SELECT 2\n);\n(SELECT 3);\n"
+    assert [(s.line, s.sql) for s in split(text, dialect)] == [
+        (1, "SELECT 1"), (2, "(\n  SELECT 2\n)"), (5, "(SELECT 3)")]
+
+
+def test_tabs_do_not_count_as_lines():
+    text = "SELECT\t1;\n\tSELECT 2;\n\t\t\n\tSELECT\t3;\n"
+    assert [s.line for s in split(text, "postgres")] == [1, 2, 4]
