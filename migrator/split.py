@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-
-from migrator._record import Record
+from dataclasses import dataclass
 
 _COMMON = r"""
   (?P<line>--[^\n]*)
@@ -55,17 +54,14 @@ _NEXT_WORD = re.compile(r"\s*([A-Za-z_]+)")
 _CLOSERS = {"IF", "LOOP", "WHILE", "REPEAT", "CASE"}
 
 
-class Statement(Record):
+@dataclass(frozen=True)
+class Statement:
     """One statement: ``sql`` without its terminating semicolon, ``line`` (1-based) of its
-    first token, ``comments`` between the previous statement and this one. Immutable."""
+    first token, ``comments`` between the previous statement and this one."""
 
-    _fields = ("sql", "line", "comments")
     sql: str
     line: int
     comments: str
-
-    def __init__(self, sql: str, line: int, comments: str):
-        self._set(sql=sql, line=line, comments=comments)
 
 
 def _dialect_key(dialect: str) -> str:
