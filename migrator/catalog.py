@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from migrator.objects import Scan, relation_of
 from migrator.split import Statement
 
 _IDENT = re.compile(r'"((?:[^"]|"")+)"|`((?:[^`]|``)+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)')
@@ -216,29 +217,8 @@ def named_created(statements: Iterable[Statement]) -> set[str]:
     return out
 
 
-def relation_of(obj: str) -> str:
-    """The relation an object string lives on: ``column:t.c`` -> ``t``."""
-    kind, _, rest = obj.partition(":")
-    return rest if kind in ("table", "view", "sequence") else rest.split(".", 1)[0]
-
-
 def without_own(objects: Iterable[str], own_tables: frozenset[str]) -> set[str]:
     return {o for o in objects if relation_of(o) not in own_tables}
-
-
-@dataclass(frozen=True)
-class Scan:
-    """What one catalog query saw: ``objects`` (as ``snapshot`` returns them) and ``owned``,
-    relation -> the relations that go with it, created and dropped with it (PostgreSQL: the
-    sequences of its SERIAL and IDENTITY columns, its partitions)."""
-
-    objects: set[str]
-    owned: dict[str, set[str]] = field(default_factory=dict)
-
-    @property
-    def relations(self) -> set[str]:
-        """The relations the query read whole (a name may reach just an index on SQLite)."""
-        return {o.partition(":")[2] for o in self.objects if o.startswith(("table:", "view:", "sequence:"))}
 
 
 # The migrator's own tables, of whatever service: the name's ending and two of its columns
