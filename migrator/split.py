@@ -12,6 +12,8 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from migrator.dialects import sql_family
+
 _COMMON = r"""
   (?P<line>--[^\n]*)
 | (?P<block>/\*.*?(?:\*/|\Z))
@@ -64,14 +66,10 @@ class Statement:
     comments: str
 
 
-def _dialect_key(dialect: str) -> str:
-    return "postgres" if dialect == "cockroach" else dialect
-
-
 class _Splitter:
     def __init__(self, text: str, dialect: str):
         self.text = text
-        self.dialect = _dialect_key(dialect)
+        self.dialect = sql_family(dialect)
         self.tokens = _TOKENS[self.dialect]
         self.newlines = [i for i, ch in enumerate(text) if ch == "\n"]
         self.out: list[Statement] = []

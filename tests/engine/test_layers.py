@@ -5,6 +5,8 @@ catalog comparison that judges what it read; a backfill does not call the CLI's 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,12 @@ def test_backfills_do_not_import_the_commands():
     files = [PACKAGE / "backfill.py"] if (PACKAGE / "backfill.py").exists() else \
         sorted((PACKAGE / "backfill").glob("*.py"))
     assert files and all(reaching(f, ("migrator.commands",)) == [] for f in files)
+
+
+def test_the_registry_and_the_cli_leave_the_drivers_unimported():
+    """A command that needs no database (lint, new, list) never loads a driver; a run loads
+    only its own dialect's."""
+    code = ("import sys, migrator.cli, migrator.dialects, migrator.source\n"
+            "print(sorted(m for m in ('psycopg', 'pymysql') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
