@@ -45,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from migrator import catalog  # noqa: E402
+from migrator import catalog, objects  # noqa: E402
 from migrator.config import parse_dsn  # noqa: E402
 from migrator.dialects import open_database  # noqa: E402
 from migrator.runner import Runner  # noqa: E402
@@ -194,7 +194,7 @@ def bench_dialect(dialect: str, tables: int, per: int, runs: int, profile: bool,
             rows = runner.rows()
             objects = sum(len(r.created) for r in rows.values())
             live = catalog.live_objects(rows.values())
-            names = {catalog.relation_of(o) for o in live}
+            names = {objects.relation_of(o) for o in live}
             reused_samples = timed(lambda: catalog.check(db, rows.values()), 12)[-5:]
             rows_samples = timed(runner.rows, runs)
             snapshot_samples = timed(lambda: db.snapshot(names), runs)

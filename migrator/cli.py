@@ -15,6 +15,7 @@ import sys
 
 from migrator import __version__, commands, log
 from migrator.config import build_config
+from migrator.dialects import DIALECTS
 from migrator.errors import ExitStatus, MigratorError
 from migrator.execute import install_signal_handlers
 
@@ -211,7 +212,7 @@ def add_commands(sub) -> None:
     p = command("plan", _plan, "print the SQL that up would run, execute nothing")
     p.add_argument("--target", type=version_number, metavar="V", help="stop after version V (default: the newest)")
     p = command("lint", _lint, "flag migrations that would block writes on a large table")
-    p.add_argument("--dialect", choices=("postgres", "mysql", "sqlite", "cockroach"),
+    p.add_argument("--dialect", choices=DIALECTS,
                    help="lint only this dialect's files (default: every dialect)")
     _format(p)
     p = command("backfill", _backfill, "resumable background backfills")

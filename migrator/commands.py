@@ -11,7 +11,7 @@ import time
 from contextlib import contextmanager, nullcontext
 
 from migrator import __version__, catalog, log
-from migrator.dialects import open_database
+from migrator.dialects import DIALECTS, open_database
 from migrator.errors import DesyncError, DirtyError, ExitStatus, Interrupted, MigratorError, UsageError
 from migrator.runner import Runner
 from migrator.source import all_services, select_service
@@ -25,8 +25,7 @@ def session(config):
         log.add_secret(secret)
     service = select_service(config.migrations_dir, config.service)
     log.add_public(service.name, service.table_prefix)
-    dialect = "cockroach" if dsn.dialect == "cockroach" else dsn.dialect
-    service.migrations(dialect)
+    service.migrations(dsn.dialect)
     log.bind(service=service.name)
     db = open_database(dsn, ddl_lock_timeout=config.ddl_lock_timeout, connect_timeout=config.connect_timeout,
                        ddl_lock_retries=config.ddl_lock_retries, progress_interval=config.progress_interval)
@@ -340,7 +339,7 @@ def version(config) -> int:
             return ExitStatus.OK
     for service in services:
         latest = []
-        for dialect in ("postgres", "mysql", "sqlite", "cockroach"):
+        for dialect in DIALECTS:
             if service.dialect_folders(dialect):
                 latest.append(f"{dialect}={service.latest_version(dialect)}")
         log.result(f"{service.name}: {' '.join(latest)}")

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from migrator.catalog import relation_of
 from migrator.lint import sqltext as st
+from migrator.objects import relation_of
 
 _CREATE = re.compile(
     r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:GLOBAL|LOCAL)\s+)?(?:UNLOGGED\s+)?"

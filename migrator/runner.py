@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from migrator import catalog, log
 from migrator.errors import ChecksumMismatch, DesyncError, DirtyError, MigrationFailed, UsageError
 from migrator.execute import Executor
+from migrator.objects import relation_of
 from migrator.source import Migration, Service
 from migrator.split import Statement, split
 from migrator.tracking import AppliedRow, Tracker
@@ -152,7 +153,7 @@ class Runner:
         service: another service sharing the database is not an untracked schema."""
         found = self.db.snapshot(relations)
         theirs = catalog.migrator_tables(found)
-        return {o for o in found if catalog.relation_of(o) not in theirs}
+        return {o for o in found if relation_of(o) not in theirs}
 
     def check_desync(self, rows: dict[int, AppliedRow], repair: bool) -> list[int]:
         """Verify tracking against the schema. Returns the versions to rewind (repair)."""
@@ -346,8 +347,8 @@ class Runner:
         if far:  # relations it reached but does not name may be another service's: only what
             named = self.model.with_owned(names)  # this service recorded counts as its drop there
             live = catalog.live_objects(self.rows().values())
-            change = catalog.Change({o for o in change.created if catalog.relation_of(o) in named},
-                                    {o for o in change.dropped if catalog.relation_of(o) in named or o in live})
+            change = catalog.Change({o for o in change.created if relation_of(o) in named},
+                                    {o for o in change.dropped if relation_of(o) in named or o in live})
         return change
 
     def _applied_event(self, m: Migration, ms: int, change: catalog.Change):
@@ -390,12 +391,12 @@ class Runner:
         names = catalog.names_in(self.statements(m)) - self.service.own_tables
         live = catalog.live_objects([r for r in rows if r.version < version and not r.dirty])
         candidates = {o for o in live
-                      if catalog.relation_of(o) in names or o.rsplit(".", 1)[-1].split(":")[-1] in names}
+                      if relation_of(o) in names or o.rsplit(".", 1)[-1].split(":")[-1] in names}
         if not candidates:
             return []
         creators = {live[o] for o in candidates}
         beside = {o for o in live if o.startswith("sequence:") and live[o] in creators} - candidates
-        current = self.db.snapshot({catalog.relation_of(o) for o in candidates | beside})  # as in catalog.check
+        current = self.db.snapshot({relation_of(o) for o in candidates | beside})  # as in catalog.check
         gone = candidates - current
         return sorted(gone | {o for o in beside - current if live[o] in {live[g] for g in gone}})
 

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from migrator.errors import UsageError
-from migrator.source import DIALECTS, FILE_NAME, Service
+from migrator.dialects import DIALECTS
+from migrator.source import FILE_NAME, Service
 
 TIMESTAMP = "%Y%m%d%H%M%S"
 TITLE_MAX = 80

@@ -16,9 +16,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migrator.dialects import DIALECTS, files_dialects
 from migrator.errors import UsageError
 
-DIALECTS = ("postgres", "mysql", "sqlite", "cockroach")
 FILE_NAME = re.compile(r"^(?P<version>[0-9]+)_(?P<title>[A-Za-z0-9][A-Za-z0-9_.-]*)\.(?P<direction>up|down)\.sql$")
 PREFIX = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 SERVICE_KEYS = {"table_prefix", "forward_only", "description", "tracking_table"}
@@ -227,8 +227,7 @@ class Service:
 
     def dialect_folders(self, dialect: str) -> list[Path]:
         """Folders to read, lowest priority first (cockroach falls back to postgres)."""
-        names = ["postgres", "cockroach"] if dialect == "cockroach" else [dialect]
-        return [self.root / n for n in names if (self.root / n).is_dir()]
+        return [self.root / n for n in files_dialects(dialect) if (self.root / n).is_dir()]
 
     def migrations(self, dialect: str) -> list[Migration]:
         if dialect not in self._cache:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from dataclasses import dataclass
 
-from migrator._record import Record
+from migrator.dialects import sql_family
 
 _COMMON = r"""
   (?P<line>--[^\n]*)
@@ -55,27 +56,20 @@ _NEXT_WORD = re.compile(r"\s*([A-Za-z_]+)")
 _CLOSERS = {"IF", "LOOP", "WHILE", "REPEAT", "CASE"}
 
 
-class Statement(Record):
+@dataclass(frozen=True)
+class Statement:
     """One statement: ``sql`` without its terminating semicolon, ``line`` (1-based) of its
-    first token, ``comments`` between the previous statement and this one. Immutable."""
+    first token, ``comments`` between the previous statement and this one."""
 
-    _fields = ("sql", "line", "comments")
     sql: str
     line: int
     comments: str
-
-    def __init__(self, sql: str, line: int, comments: str):
-        self._set(sql=sql, line=line, comments=comments)
-
-
-def _dialect_key(dialect: str) -> str:
-    return "postgres" if dialect == "cockroach" else dialect
 
 
 class _Splitter:
     def __init__(self, text: str, dialect: str):
         self.text = text
-        self.dialect = _dialect_key(dialect)
+        self.dialect = sql_family(dialect)
         self.tokens = _TOKENS[self.dialect]
         self.newlines = [i for i, ch in enumerate(text) if ch == "\n"]
         self.out: list[Statement] = []

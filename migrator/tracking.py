@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
 
-from migrator._record import Record
 from migrator.errors import UsageError
 from migrator.source import Migration, Service
 
@@ -38,17 +38,19 @@ def iso(value) -> str | None:
     return value.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
-class AppliedRow(Record):
+@dataclass(frozen=True)
+class AppliedRow:
     """One tracking row."""
 
-    _fields = ("version", "name", "checksum", "applied_at", "execution_ms", "dirty", "forced", "created",
-               "dropped")
-
-    def __init__(self, version: int, name: str, checksum: str, applied_at: str | None, execution_ms: int,
-                 dirty: bool, forced: bool, created: list[str] | None = None, dropped: list[str] | None = None):
-        self._set(version=version, name=name, checksum=checksum, applied_at=applied_at,
-                  execution_ms=execution_ms, dirty=dirty, forced=forced,
-                  created=[] if created is None else created, dropped=[] if dropped is None else dropped)
+    version: int
+    name: str
+    checksum: str
+    applied_at: str | None
+    execution_ms: int
+    dirty: bool
+    forced: bool
+    created: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
 
 
 class Tracker:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 
 from migrator import log
@@ -12,16 +13,32 @@ FIRST_RETRY_DELAY = 0.5  # seconds; doubled after each refused attempt, up to MA
 MAX_RETRY_DELAY = 5.0
 
 
+# dialect -> (module, class): a module (and its driver) is imported only when its dialect is used
+_CLASSES = {
+    "postgres": ("migrator.dialects.postgres", "Postgres"),
+    "mysql": ("migrator.dialects.mysql", "MySQL"),
+    "sqlite": ("migrator.dialects.sqlite", "SQLite"),
+    "cockroach": ("migrator.dialects.cockroach", "Cockroach"),
+}
+DIALECTS = tuple(_CLASSES)  # also the migrations/<service>/<dialect> folder names
+# a dialect that speaks another's SQL: it lints and splits as that one, and reads that one's
+# migration folder beneath its own
+_FALLBACK = {"cockroach": "postgres"}
+
+
+def sql_family(dialect: str) -> str:
+    """The dialect whose SQL ``dialect`` speaks (cockroach speaks postgres)."""
+    return _FALLBACK.get(dialect, dialect)
+
+
+def files_dialects(dialect: str) -> tuple[str, ...]:
+    """The migration folders ``dialect`` reads, lowest priority first (cockroach: postgres, cockroach)."""
+    return (_FALLBACK[dialect], dialect) if dialect in _FALLBACK else (dialect,)
+
+
 def dialect_class(dialect: str):
-    if dialect == "sqlite":
-        from migrator.dialects.sqlite import SQLite as cls
-    elif dialect == "mysql":
-        from migrator.dialects.mysql import MySQL as cls
-    elif dialect == "cockroach":
-        from migrator.dialects.cockroach import Cockroach as cls
-    else:
-        from migrator.dialects.postgres import Postgres as cls
-    return cls
+    module, name = _CLASSES[dialect]
+    return getattr(importlib.import_module(module), name)
 
 
 def open_database(dsn: DSN, *, ddl_lock_timeout: float = 5.0, connect_timeout: float = 0.0,

@@ -13,9 +13,9 @@ import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 
-from migrator.catalog import Scan
 from migrator.config import DSN
 from migrator.errors import DatabaseError, DatabaseUnreachable, LockTimeout
+from migrator.objects import Scan
 
 LOCK_POLL_SECONDS = 0.2
 

@@ -9,9 +9,9 @@ import re
 import ssl
 from collections.abc import Iterable, Sequence
 
-from migrator.catalog import relation_of
 from migrator.dialects.base import Database, filter_names
 from migrator.errors import UsageError
+from migrator.objects import relation_of
 
 _TABLES = ("SELECT CONCAT(CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN 'sequence' "
            "ELSE 'table' END, ':', LOWER(TABLE_NAME)) FROM information_schema.TABLES "

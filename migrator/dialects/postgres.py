@@ -7,9 +7,9 @@ import socket
 from collections.abc import Iterable, Sequence
 
 from migrator import log
-from migrator.catalog import Scan
 from migrator.dialects.base import Database, accepts_connections, filter_names
 from migrator.errors import UsageError
+from migrator.objects import Scan
 
 # One row per relation: its own object, then its columns, indexes and constraints, as a
 # text[] (correlated subqueries on the catalogs' oid indexes: about half the cost of a

@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from migrator._lazy import lazy_re
 from migrator.dialects.base import Database, filter_names
 from migrator.errors import DatabaseError
 
@@ -23,7 +22,7 @@ _COLUMNS = ("SELECT lower(m.name), lower(p.name) FROM sqlite_master m, pragma_ta
 _FOREIGN = ("SELECT lower(m.name), f.id, lower(f.\"from\") "
             "FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'{f} "
             "ORDER BY 1, 2, f.seq")
-_FK_TARGET = lazy_re(r"(?<=\))->.*\Z", re.DOTALL)
+_FK_TARGET = re.compile(r"(?<=\))->.*\Z", re.DOTALL)
 _UNIQUE = ("SELECT lower(m.name), il.name, lower(ii.name) FROM sqlite_master m, "
            "pragma_index_list(m.name) il, pragma_index_info(il.name) ii "
            "WHERE m.type = 'table' AND il.origin = 'u'{f} ORDER BY 1, 2, ii.seqno")

@@ -11,12 +11,13 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrator.dialects import DIALECTS, sql_family
 from migrator.errors import UsageError
 from migrator.lint.catalogue import BUILTIN_ALWAYS, SQUAWK_KEPT, rule_text
 from migrator.lint.checks import ANY_TABLE_RULES, FileState, History, Hit, check
 from migrator.lint.squawk import run_squawk, squawk_executable
-from migrator.lint.sqltext import IDENT, Stmt, family, qualified, statements
-from migrator.source import DIALECTS, Migration, Service
+from migrator.lint.sqltext import IDENT, Stmt, qualified, statements
+from migrator.source import Migration, Service
 
 IGNORE = re.compile(r"--\s*migrator:lint-ignore\b(?P<body>.*)$", re.IGNORECASE)
 REASON = re.compile(r"\breason\s*:", re.IGNORECASE)
@@ -110,7 +111,7 @@ def _apply_ignores(text: str, stmts: list[Stmt], hits: list[Hit]) -> list[Hit]:
 
 
 def _finding(hit: Hit, service: Service, migration: Migration, dialect: str) -> Finding:
-    text = rule_text(hit.rule, family(dialect))
+    text = rule_text(hit.rule, sql_family(dialect))
     why = text.why if text else hit.message
     alternative = hit.alternative or (text.alternative if text else
                                       hit.help or f"see https://squawkhq.com/docs/{hit.rule}")
@@ -124,7 +125,7 @@ def lint_migration(service: Service, migration: Migration, dialect: str, history
 
     ``history`` is updated with what this migration establishes, for the next one.
     """
-    fam = family(dialect)
+    fam = sql_family(dialect)
     st = FileState(fam, not migration.no_transaction, history)
     stmts = statements(migration.up.text, dialect)
     hits = [h for stmt in stmts for h in check(stmt, st)]
@@ -150,7 +151,7 @@ def _squawk_reports(executable: str | None, pairs: list[tuple[Service, str]]) ->
     if executable is None:
         return None
     files = [(m.up.path, not m.no_transaction) for service, dialect in pairs
-             if family(dialect) == "postgres" for m in service.migrations(dialect)]
+             if sql_family(dialect) == "postgres" for m in service.migrations(dialect)]
     return run_squawk(executable, files) if files else {}
 
 
@@ -161,14 +162,14 @@ def findings_for(service: Service, migration: Migration, dialect: str, *, use_sq
         if earlier.version >= migration.version:
             break
         lint_migration(service, earlier, dialect, history)
-    executable = _squawk(use_squawk) if family(dialect) == "postgres" else None
+    executable = _squawk(use_squawk) if sql_family(dialect) == "postgres" else None
     report = run_squawk(executable, [(migration.up.path, not migration.no_transaction)]) if executable else None
     return lint_migration(service, migration, dialect, history, report[migration.up.path] if report else None)
 
 
 def _has_folder(service: Service, dialect: str, explicit: bool) -> bool:
-    if dialect == "cockroach" and not explicit:
-        return (service.root / "cockroach").is_dir()  # else it would only repeat the postgres files
+    if not explicit and sql_family(dialect) != dialect:
+        return (service.root / dialect).is_dir()  # else it would only repeat its family's files
     return bool(service.dialect_folders(dialect))
 
 

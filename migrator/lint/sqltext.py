@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from migrator.dialects import sql_family
 from migrator.split import split
 
 _PART = r'(?:"(?:[^"]|"")+"|`(?:[^`]|``)+`|\[[^\]]+\]|[A-Za-z_][A-Za-z0-9_$]*)'
@@ -35,11 +36,6 @@ _TOKENS = {
         | (?P<quoted>"(?:[^"]|"")*(?:"|\Z)|`(?:[^`]|``)*(?:`|\Z)|\[[^\]]*(?:\]|\Z))
         """, re.VERBOSE | re.DOTALL),
 }
-
-
-def family(dialect: str) -> str:
-    """The rule family of a dialect: cockroach lints as postgres."""
-    return "postgres" if dialect == "cockroach" else dialect
 
 
 def _blank(text: str) -> str:
@@ -77,7 +73,7 @@ class Stmt:
 
 
 def statements(text: str, dialect: str) -> list[Stmt]:
-    fam = family(dialect)
+    fam = sql_family(dialect)
     return [Stmt(i, s.line, s.sql, mask(s.sql, fam)) for i, s in enumerate(split(text, dialect))]
 
 

@@ -6,7 +6,7 @@ import re
 
 from engine_support import Migrator, communicate, ok, tracking_rows, versions
 
-from migrator.catalog import relation_of
+from migrator.objects import relation_of
 
 SERVICES = ["auth", "agentic", "analytics", "cortex", "apiOntology"]
 PREFIXES = {"auth": "platform", "agentic": "agentic", "analytics": "analytics", "cortex": "cortex",

@@ -20,7 +20,7 @@ from engine_support import (
     versions,
 )
 
-from migrator.catalog import relation_of
+from migrator.objects import relation_of
 
 OWN = {"app_migrations", "app_migration_events", "app_backfills"}
 

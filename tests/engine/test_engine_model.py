@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator import catalog
+from migrator import catalog, objects
 from migrator.config import parse_dsn
 from migrator.dialects import open_database
 from migrator.runner import Runner
@@ -66,7 +66,7 @@ def checked(monkeypatch):
     def before(self, relations):
         got = real_before(self, relations)
         live = {o for o in self.db.snapshot(relations, via_indexes=False)
-                if catalog.relation_of(o) in relations}
+                if objects.relation_of(o) in relations}
         assert got == live, (sorted(got - live), sorted(live - got))
         checked.append(len(relations))
         return got

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine_support import ok, tracking_rows
 
-from migrator.catalog import relation_of
+from migrator.objects import relation_of
 
 UNIQUE_EMAIL = {"sqlite": "constraint:users.unique(email)"}
 USER_FK = {"sqlite": "constraint:orders.fk(user_id)"}

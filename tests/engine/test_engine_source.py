@@ -227,6 +227,14 @@ def test_a_huge_migration_file_is_refused_by_its_size_unread(write_migrations):
     assert len(select_service(root, "svc").migrations("sqlite")[1].up.text) == MAX_FILE_BYTES
 
 
+def test_unreadable_file_names_the_path(tmp_path):
+    folder = tmp_path / "svc" / "sqlite"
+    (folder / "1_a.up.sql").mkdir(parents=True)  # a folder where a file should be
+    with pytest.raises(UsageError) as caught:
+        select_service(tmp_path, "svc").migrations("sqlite")
+    assert caught.value.message == f"{folder / '1_a.up.sql'}: cannot read migration file: Is a directory"
+
+
 def test_a_fifo_is_not_read(write_migrations):
     root = write_migrations({"sqlite": {"0001_a.up.sql": T1}})
     fifo = root / "svc" / "sqlite" / "0002_pipe.up.sql"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from verify_support import json_logs
 
-from migrator import catalog
+from migrator import objects
 from migrator.config import parse_dsn
 from migrator.dialects import open_database
 from migrator.runner import Runner
@@ -106,7 +106,7 @@ def _rows(db) -> dict[int, tuple[list, list]]:
 
 def _own_relations(db) -> set[str]:
     own = {f"{SERVICE}_migrations", f"{SERVICE}_migration_events", f"{SERVICE}_migration_events_id_seq"}
-    return {catalog.relation_of(o) for o in db.snapshot()} - own
+    return {objects.relation_of(o) for o in db.snapshot()} - own
 
 
 def test_the_history_goes_up_down_and_up_again_in_sync(db, cli):
