@@ -10,7 +10,7 @@
 #     missing, and when podman has no docker.io/library/debian:bookworm-slim, one is
 #     made with debootstrap and imported under that name (the import is the cache;
 #     nothing is kept in the repository).
-# Prints the image size and what it adds to the base image (SPEC: at most 120 MB).
+# Prints the image size and what it adds to the base image (the budget: at most 120 MB).
 #
 # The base is pinned by digest in every build: MIGRATOR_BASE_DIGEST when given (the
 # image is then pulled if it is not there yet, and never debootstrapped), else the

@@ -19,7 +19,7 @@ PODMAN_GLOBAL_FLAGS=(--runtime runc --cgroup-manager=cgroupfs)
 # shellcheck disable=SC2034  # used by run.sh
 MIGRATOR_RUN_FLAGS=(--rm --network host --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 
-# The chart's appVersion is the image tag (SPEC section 10); before chart/ exists,
+# The chart's appVersion is the image tag; before chart/ exists,
 # the package version from pyproject.toml stands in.
 migrator_app_version() {
     local chart="$MIGRATOR_ROOT/chart/Chart.yaml" v=""

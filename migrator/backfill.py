@@ -1,4 +1,4 @@
-"""Resumable background backfills (SPEC section 7).
+"""Resumable background backfills: batches over key ranges, a checkpoint per batch, a lease per runner.
 
 A backfill is declared in ``migrations/<service>/backfills/<name>.toml`` and fills
 derived data one key range ``[lo, hi)`` at a time, each range in its own short

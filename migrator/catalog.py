@@ -1,5 +1,5 @@
 """Schema objects: what a migration created and dropped, and verification of the
-tracking table against the actual schema (SPEC section 6).
+tracking table against the actual schema (two-sided: created objects exist, dropped ones stay gone).
 
 Snapshots are limited to the relations a migration's statements name, so two
 services migrating one database at the same moment never record each other's objects.
