@@ -71,7 +71,7 @@ from pathlib import Path
 
 from migrator import log
 from migrator.errors import ExitStatus, Interrupted, LockTimeout, MigratorError, UsageError
-from migrator.runner import is_driver_error
+from migrator.execute import is_driver_error
 from migrator.source import Service, read_toml, select_service
 from migrator.tracking import iso, utcnow
 

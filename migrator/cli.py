@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         log.operator("Error: interrupted")
         return int(ExitStatus.FAILED)
     except Exception as exc:  # a driver error outside a migration, or a bug: one line, no traceback
-        from migrator.runner import is_driver_error
+        from migrator.execute import is_driver_error
 
         kind = "database error" if is_driver_error(exc) else f"internal error ({type(exc).__name__})"
         log.operator(f"Error: {kind}: {log.redact(str(exc).strip().splitlines()[0] if str(exc).strip() else '')}")

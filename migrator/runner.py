@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from migrator import catalog, log
 from migrator.errors import ChecksumMismatch, DesyncError, DirtyError, MigrationFailed, UsageError
-from migrator.execute import Executor
+from migrator.execute import Executor, is_driver_error
 from migrator.objects import relation_of
 from migrator.source import Migration, Service
 from migrator.split import Statement, split
@@ -25,10 +25,6 @@ FATAL_DESYNC = (
 )
 REPAIR_HINT = "Re-run with MIGRATE_REPAIR_TRACKING=1 to rewind tracking from version {version}"
 REPAIR_REFUSED = "Auto-repair refused: the desync is partial or non-contiguous"
-
-
-def is_driver_error(exc: BaseException) -> bool:
-    return type(exc).__module__.split(".")[0] in ("psycopg", "pymysql", "sqlite3")
 
 
 class Runner:

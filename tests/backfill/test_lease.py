@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from migrator.runner import is_driver_error
+from migrator.execute import is_driver_error
 from tests.backfill.conftest import LEASE_SECONDS, NAME, ROWS
 
 EVERY_ROW_ONCE = {"rows": ROWS, "once": ROWS, "more": 0, "never": 0, "wrong": 0, "max_touched_id": ROWS}
