@@ -14,7 +14,7 @@ import re
 import sys
 
 from migrator import __version__, commands, log
-from migrator.config import build_config
+from migrator.config import build_config, is_secret_param
 from migrator.dialects import DIALECTS
 from migrator.errors import ExitStatus, MigratorError
 from migrator.execute import install_signal_handlers
@@ -43,13 +43,14 @@ LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 # A DSN's password in any text: scheme://user:PASSWORD@ (up to the last @ of the word: an
-# unencoded password may hold one) and ?...password=VALUE (any key holding "pass", any case).
+# unencoded password may hold one) and ?...KEY=VALUE where the DSN parser counts KEY as a secret.
 _USERINFO_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*):\S*@")
-_QUERY_PASSWORD = re.compile(r"([?&;][^=&\s]*pass[^=&\s]*=)[^&\s]*", re.IGNORECASE)
+_QUERY_PARAM = re.compile(r"([?&;]([^=&\s]+)=)([^&\s]*)")
 
 
 def redact_dsns(text: str) -> str:
-    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1:***@", text))
+    text = _USERINFO_PASSWORD.sub(r"\1:***@", text)
+    return _QUERY_PARAM.sub(lambda m: m[1] + ("***" if is_secret_param(m[2]) else m[3]), text)
 
 
 def seconds(text: str) -> float:

@@ -57,6 +57,7 @@ def test_usage_error_is_one_redacted_line(cli, tmp_path, argv, line):
     (f"'postgresql://:{SECRET}@h/db'", "'postgresql://:***@h/db'"),
     (f"x?user=u&password={SECRET}&sslmode=require", "x?user=u&password=***&sslmode=require"),
     (f"x?PassWord={SECRET}", "x?PassWord=***"),
+    (f"x?sslmode=verify-full&oauth_client_secret={SECRET}", "x?sslmode=verify-full&oauth_client_secret=***"),
     ("postgres://u@h/db?application_name=a", "postgres://u@h/db?application_name=a"),  # nothing secret
 ])
 def test_redact_dsns(text, expected):
