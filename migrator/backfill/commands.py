@@ -7,6 +7,7 @@ from migrator.backfill.declaration import Backfill, load_backfills
 from migrator.backfill.job import BackfillJob, StopSignal, lease_seconds
 from migrator.backfill.store import Checkpoint, Checkpoints
 from migrator.errors import ExitStatus, MigratorError, UsageError
+from migrator.session import session
 from migrator.source import Service, select_service
 
 
@@ -19,8 +20,6 @@ def command(config, action: str, name: str | None = None, fmt: str = "text") -> 
     chosen = _choose(load_backfills(service, dialect), name, service)
     if action == "run":
         lease_seconds()  # a bad setting is exit 2 before any connection
-    from migrator.commands import session
-
     with session(config) as runner:
         if action == "list":
             return _list(service, chosen, Checkpoints(runner.db, service).all(), fmt, runner)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrator.dialects import DIALECTS, files_dialects, sql_family
 from migrator.errors import UsageError
 from migrator.source import Service, read_toml
 
@@ -19,7 +20,6 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 KEYS = {"requires", "table", "key", "batch_size", "pause_ms", "description", "sql"}
 REQUIRED = ("requires", "table", "key", "batch_size", "sql")
-SQL_DIALECTS = ("postgres", "mysql", "sqlite", "cockroach")
 STATUSES = ("pending", "running", "paused", "completed", "failed")
 
 _COMMON = r"""
@@ -69,7 +69,7 @@ def bind_sql(sql: str, dialect: str, placeholder: str = "?") -> BoundSql:
     With ``%s`` drivers (psycopg, PyMySQL) a literal ``%`` is doubled. Raises
     ValueError when the text is not exactly one statement or lacks ``:lo``/``:hi``.
     """
-    key = "postgres" if dialect == "cockroach" else dialect
+    key = sql_family(dialect)
     escape = (lambda s: s.replace("%", "%%")) if placeholder == "%s" else (lambda s: s)
     out, order, pos, last, end_of_sql = [], [], 0, 0, len(sql)
     while (m := _TOKENS[key].search(sql, pos)) is not None:
@@ -115,9 +115,8 @@ class Backfill:
     sql: dict[str, str]
 
     def statement(self, dialect: str) -> str | None:
-        if dialect == "cockroach":
-            return self.sql.get("cockroach") or self.sql.get("postgres")
-        return self.sql.get(dialect)
+        """The dialect's own statement, else that of the dialect whose SQL it speaks."""
+        return next((self.sql[d] for d in reversed(files_dialects(dialect)) if d in self.sql), None)
 
 
 def _bad(path: Path, problem: str) -> UsageError:
@@ -141,10 +140,10 @@ def _identifier(path: Path, data: dict, key: str) -> str:
 
 def _sql_table(path: Path, value) -> dict[str, str]:
     if not isinstance(value, dict) or not value:
-        raise _bad(path, "[sql] must be a table with at least one of " + ", ".join(SQL_DIALECTS))
-    unknown = sorted(set(value) - set(SQL_DIALECTS))
+        raise _bad(path, "[sql] must be a table with at least one of " + ", ".join(DIALECTS))
+    unknown = sorted(set(value) - set(DIALECTS))
     if unknown:
-        raise _bad(path, f"unknown [sql] key(s) {', '.join(unknown)} (known: {', '.join(SQL_DIALECTS)})")
+        raise _bad(path, f"unknown [sql] key(s) {', '.join(unknown)} (known: {', '.join(DIALECTS)})")
     for dialect, text in value.items():
         if not isinstance(text, str) or not text.strip():
             raise _bad(path, f"sql.{dialect} must be a non-empty string")
@@ -188,7 +187,8 @@ def parse_declaration(path: Path) -> Backfill:
 def check_for_dialect(bf: Backfill, service: Service, dialect: str) -> None:
     """The checks that need the dialect in use: its SQL exists, its required version ships."""
     if bf.statement(dialect) is None:
-        fallback = " (cockroach falls back to postgres)" if dialect == "cockroach" else ""
+        spoken = files_dialects(dialect)[:-1]
+        fallback = f" ({dialect} falls back to {', '.join(spoken)})" if spoken else ""
         raise _bad(bf.path, f"no [sql] {dialect} statement for the database in use{fallback}")
     versions = {m.version for m in service.migrations(dialect)}
     if bf.requires not in versions:

@@ -60,6 +60,7 @@ from datetime import timedelta
 
 from migrator.backfill.declaration import Backfill, bind_sql
 from migrator.backfill.store import Checkpoint, Checkpoints
+from migrator.dialects import sql_family
 from migrator.errors import Interrupted, LockTimeout, MigratorError, UsageError
 from migrator.execute import is_driver_error
 from migrator.tracking import utcnow
@@ -84,7 +85,6 @@ LEASE_POLL_SECONDS = 1.0  # a waiting runner looks at the lease this often
 
 _ESTIMATES = {
     "postgres": "SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)",
-    "cockroach": "SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)",
     "mysql": "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
              "AND TABLE_NAME = ?",
 }
@@ -94,7 +94,6 @@ _TIMEOUT_SQLSTATES = {"57014"}  # query_canceled: our statement_timeout
 _TIMEOUT_MYSQL = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
 _STATEMENT_TIMEOUT = {  # (set, reset) for the batch guard; SQLite has none (one local writer)
     "postgres": ("SET statement_timeout = '{ms}ms'", "RESET statement_timeout"),
-    "cockroach": ("SET statement_timeout = '{ms}ms'", "RESET statement_timeout"),
     "mysql": ("SET SESSION max_statement_time = {s}", "SET SESSION max_statement_time = DEFAULT"),
 }
 
@@ -374,7 +373,7 @@ class BackfillJob:
     @contextmanager
     def batch_guard(self):
         """Have the database cancel any statement running past BATCH_TIMEOUT_SECONDS."""
-        statements = _STATEMENT_TIMEOUT.get(self.db.files_dialect)
+        statements = _STATEMENT_TIMEOUT.get(sql_family(self.db.files_dialect))
         armed = statements is not None and self.session_setting(statements[0].format(
             ms=int(BATCH_TIMEOUT_SECONDS * 1000), s=BATCH_TIMEOUT_SECONDS))
         try:
@@ -465,7 +464,7 @@ class BackfillJob:
     def estimate(self) -> int | None:
         """Rows in the table: the catalog's estimate for big tables, else an exact count."""
         estimate = None
-        sql = _ESTIMATES.get(self.db.files_dialect)
+        sql = _ESTIMATES.get(sql_family(self.db.files_dialect))
         if sql is not None:
             name = self.t if self.db.files_dialect != "mysql" else self.bf.table
             try:
