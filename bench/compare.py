@@ -1020,7 +1020,7 @@ def head_commit() -> str | None:
 
 
 PLANS = {  # rounds per figure (full: about 12 minutes on an idle 2-core machine, quick: about 5)
-    "full": {"runs": 4, "noop_runs": 5, "verify_runs": 5, "lock_runs": 3, "history_runs": 3},
+    "full": {"runs": 4, "noop_runs": 5, "verify_runs": 5, "lock_runs": 3, "history_runs": 2},
     "quick": {"runs": 2, "noop_runs": 3, "verify_runs": 3, "lock_runs": 1, "history_runs": 1},
 }
 
@@ -1034,7 +1034,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--noop-runs", type=int, help="rounds per no-op / status figure (5, --quick 3)")
     p.add_argument("--verify-runs", type=int, help="rounds per verify figure (5, --quick 3)")
     p.add_argument("--lock-runs", type=int, help="rounds per lock figure (3, --quick 1)")
-    p.add_argument("--history-runs", type=int, help="rounds per history figure (3, --quick 1)")
+    p.add_argument("--history-runs", type=int, help="rounds per history figure (2, --quick 1)")
     p.add_argument("--sizes", default="200,1000", help="apply: migration counts (the marginal cost is "
                                                        "taken between the smallest and the largest)")
     p.add_argument("--noop-counts", default="500,1000", help="no-op: applied migrations (status at the largest)")
