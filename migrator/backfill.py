@@ -69,10 +69,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import null, select, update
+from sqlalchemy.exc import DBAPIError
+
 from migrator import log
+from migrator.dialects.base import driver_error
+from migrator.dialects.mysql import errno
+from migrator.dialects.sqlite import is_busy
 from migrator.errors import ExitStatus, Interrupted, LockTimeout, MigratorError, UsageError
-from migrator.execute import is_driver_error
+from migrator.execute import DATABASE_ERRORS
 from migrator.source import Service, read_toml, select_service
+from migrator.tables import own_tables
 from migrator.tracking import iso, utcnow
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -291,7 +298,7 @@ def load_backfills(service: Service, dialect: str | None = None) -> list[Backfil
 # -- checkpoints ------------------------------------------------------------------------
 COLUMNS = ("name", "status", "last_key", "rows_done", "total_estimate", "started_at", "updated_at",
            "completed_at", "error", "runner", "heartbeat_at", "lease_until")
-LEASE_COLUMNS = {"runner": "name", "heartbeat_at": "timestamp", "lease_until": "timestamp"}  # -> types key
+LEASE_COLUMNS = ("runner", "heartbeat_at", "lease_until")  # added to the tables of releases before leases
 
 
 @dataclass
@@ -340,46 +347,40 @@ class Checkpoints:
     def __init__(self, db, service: Service):
         self.db = db
         self.service = service
-        self.table = db.quote(service.backfills_table)
+        self.table = own_tables(service.table_prefix).backfills
         self.present: set[str] | None = None  # the table's columns, once looked up
 
     def exists(self) -> bool:
         return self.db.table_exists(self.service.backfills_table)
 
     def ensure(self) -> None:
-        t = self.db.types
         try:
-            self.db.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} (name {t['name']} NOT NULL PRIMARY KEY, "
-                f"status {t['name']} NOT NULL, last_key {t['bigint']} NULL, "
-                f"rows_done {t['bigint']} NOT NULL DEFAULT 0, total_estimate {t['bigint']} NULL, "
-                f"started_at {t['timestamp']} NULL, updated_at {t['timestamp']} NOT NULL, "
-                f"completed_at {t['timestamp']} NULL, error {t['text']} NULL, runner {t['name']} NULL, "
-                f"heartbeat_at {t['timestamp']} NULL, lease_until {t['timestamp']} NULL)"
-            )
-        except Exception as exc:  # PostgreSQL: IF NOT EXISTS races with another runner creating it
-            if not is_driver_error(exc) or not self.exists():
+            self.table.metadata.create_all(self.db.conn, tables=[self.table], checkfirst=True)
+        except DBAPIError:  # another runner created it between the check and the CREATE
+            if not self.exists():
                 raise
         self.add_lease_columns()
 
     def add_lease_columns(self) -> None:
         """A table made by a release without leases gets the lease columns it lacks."""
-        for column, kind in LEASE_COLUMNS.items():
+        for column in LEASE_COLUMNS:
             if column in self.columns():
                 continue
+            kind = self.table.c[column].type.compile(dialect=self.db.conn.dialect)
             try:
-                self.db.execute(f"ALTER TABLE {self.table} ADD COLUMN {column} {self.db.types[kind]} NULL")
-            except Exception as exc:  # another runner added it at the same moment
-                if not is_driver_error(exc) or column not in self.columns():
+                self.db.execute(f"ALTER TABLE {self.db.quote(self.table.name)} ADD COLUMN {column} {kind} NULL")
+            except DBAPIError:  # another runner added it at the same moment
+                if column not in self.columns():
                     raise
         self.present = None
 
-    def select_list(self) -> str:
-        """COLUMNS, with NULL for lease columns that a table of an earlier release lacks
-        (``status`` reads such a table as it is; ``run`` adds them)."""
+    def selected(self) -> list:
+        """The table's columns, with NULL for lease columns that a table of an earlier release
+        lacks (``status`` reads such a table as it is; ``run`` adds them)."""
         if self.present is None:
             self.present = self.columns()
-        return ", ".join(c if c in self.present or c not in LEASE_COLUMNS else f"NULL AS {c}" for c in COLUMNS)
+        return [c if c.name in self.present or c.name not in LEASE_COLUMNS else null().label(c.name)
+                for c in self.table.columns]
 
     def columns(self) -> set[str]:
         prefix = f"column:{self.service.backfills_table.lower()}."
@@ -387,47 +388,46 @@ class Checkpoints:
                 if o.startswith(prefix)}
 
     def ensure_row(self, name: str) -> None:
-        tail = (" ON DUPLICATE KEY UPDATE name = name" if self.db.files_dialect == "mysql"
-                else " ON CONFLICT (name) DO NOTHING")
-        self.db.execute(f"INSERT INTO {self.table} (name, status, rows_done, updated_at) "
-                        f"VALUES (?, 'pending', 0, ?){tail}", (name, self.now()))
+        self.db.run(self.db.insert_missing(self.table, dict(name=name, status="pending", rows_done=0,
+                                                            updated_at=utcnow())))
 
     def get(self, name: str, for_update: bool = False) -> Checkpoint | None:
-        lock = " FOR UPDATE" if for_update and self.db.files_dialect != "sqlite" else ""
-        rows = self.db.query(f"SELECT {self.select_list()} FROM {self.table} WHERE name = ?{lock}", (name,))
-        return Checkpoint.from_row(rows[0]) if rows else None
+        query = select(*self.selected()).where(self.table.c.name == name)
+        row = self.db.run(query.with_for_update() if for_update else query).first()
+        return Checkpoint.from_row(tuple(row)) if row else None
 
     def all(self) -> dict[str, Checkpoint]:
         if not self.exists():
             return {}
-        rows = self.db.query(f"SELECT {self.select_list()} FROM {self.table} ORDER BY name")
-        return {r[0]: Checkpoint.from_row(r) for r in rows}
+        rows = self.db.run(select(*self.selected()).order_by(self.table.c.name))
+        return {r[0]: Checkpoint.from_row(tuple(r)) for r in rows}
 
     def update(self, name: str, **values) -> None:
         assert set(values) <= set(COLUMNS) - {"name", "updated_at"}, values
-        values["updated_at"] = self.now()
-        sets = ", ".join(f"{column} = ?" for column in values)
-        self.db.execute(f"UPDATE {self.table} SET {sets} WHERE name = ?", (*values.values(), name))
+        self.db.run(update(self.table).where(self.table.c.name == name).values(**values, updated_at=utcnow()))
 
     def reset(self, name: str) -> None:
         self.update(name, status="pending", last_key=None, rows_done=0, total_estimate=None,
                     started_at=None, completed_at=None, error=None)
 
+    def renew(self, name: str, runner: str, **lease) -> None:
+        """The new lease times, if ``runner`` still holds the lease."""
+        t = self.table
+        self.db.run(update(t).where(t.c.name == name, t.c.runner == runner).values(**lease))
+
     def release(self, name: str, runner: str) -> None:
         """Give up the lease, if ``runner`` still holds it; the checkpoint stays."""
-        self.db.execute(f"UPDATE {self.table} SET lease_until = NULL, updated_at = ? WHERE name = ? AND runner = ?",
-                        (self.now(), name, runner))
-
-    def now(self):
-        return self.db.db_time(utcnow())
+        t = self.table
+        self.db.run(update(t).where(t.c.name == name, t.c.runner == runner)
+                    .values(lease_until=None, updated_at=utcnow()))
 
 
 # -- running ----------------------------------------------------------------------------
 _ESTIMATES = {
-    "postgres": "SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)",
-    "cockroach": "SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)",
+    "postgres": "SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)",
+    "cockroach": "SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)",
     "mysql": "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
-             "AND TABLE_NAME = ?",
+             "AND TABLE_NAME = :name",
 }
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock_not_available
 _TRANSIENT_MYSQL = {1205, 1213}  # lock wait timeout, deadlock
@@ -440,25 +440,16 @@ _STATEMENT_TIMEOUT = {  # (set, reset) for the batch guard; SQLite has none (one
 }
 
 
-def _mysql_code(exc: BaseException) -> int | None:
-    args = getattr(exc, "args", ())
-    if type(exc).__module__.startswith("pymysql") and args and isinstance(args[0], int):
-        return args[0]
-    return None
-
-
 def is_timeout(exc: BaseException) -> bool:
     """The batch guard cancelled a statement that ran too long."""
-    return getattr(exc, "sqlstate", None) in _TIMEOUT_SQLSTATES or _mysql_code(exc) in _TIMEOUT_MYSQL
+    return getattr(driver_error(exc), "sqlstate", None) in _TIMEOUT_SQLSTATES or errno(exc) in _TIMEOUT_MYSQL
 
 
 def is_transient(exc: BaseException) -> bool:
     """A lock or serialization conflict worth retrying with a smaller batch."""
-    if getattr(exc, "sqlstate", None) in _TRANSIENT_SQLSTATES or _mysql_code(exc) in _TRANSIENT_MYSQL:
+    if getattr(driver_error(exc), "sqlstate", None) in _TRANSIENT_SQLSTATES or errno(exc) in _TRANSIENT_MYSQL:
         return True
-    if is_timeout(exc):
-        return True
-    return type(exc).__module__ == "sqlite3" and ("locked" in str(exc) or "busy" in str(exc))
+    return is_timeout(exc) or is_busy(exc)
 
 
 def next_batch_size(size: int, seconds: float, cap: int) -> int:
@@ -616,7 +607,8 @@ class BackfillJob:
         self.tracker = runner.tracker
         self.store = Checkpoints(runner.db, runner.service)
         dialect = runner.db.files_dialect
-        self.sql = bind_sql(bf.statement(dialect), dialect, runner.db.placeholder)
+        qmark = runner.db.conn.dialect.paramstyle == "qmark"  # sqlite3; psycopg and PyMySQL take %s
+        self.sql = bind_sql(bf.statement(dialect), dialect, "?" if qmark else "%s")
         self.t, self.k = runner.db.quote(bf.table), runner.db.quote(bf.key)
         self.log = runner.log.bind(backfill=bf.name)
         self.size = min(bf.batch_size, START_BATCH)
@@ -659,29 +651,23 @@ class BackfillJob:
     def lease_values(self) -> dict:
         now = utcnow()
         self.renewed = time.monotonic()
-        return dict(runner=self.runner_id, heartbeat_at=self.db.db_time(now),
-                    lease_until=self.db.db_time(now + timedelta(seconds=self.lease)))
+        return dict(runner=self.runner_id, heartbeat_at=now, lease_until=now + timedelta(seconds=self.lease))
 
     def renew(self) -> None:
         """The heartbeat between batches (while sleeping), if the lease is still ours. A
         failed renewal is only logged: the next batch finds out whether the lease is lost."""
         values = self.lease_values()
         try:
-            self.db.execute(f"UPDATE {self.store.table} SET heartbeat_at = ?, lease_until = ? WHERE name = ? "
-                            "AND runner = ?", (values["heartbeat_at"], values["lease_until"], self.bf.name,
-                                               self.runner_id))
-        except Exception as exc:
-            if not is_driver_error(exc):
-                raise
+            self.store.renew(self.bf.name, self.runner_id, heartbeat_at=values["heartbeat_at"],
+                             lease_until=values["lease_until"])
+        except DATABASE_ERRORS as exc:
             self.log.warning("MIGRATION_BACKFILL_LEASE_RENEWAL_FAILED", message="could not renew the backfill lease",
                              error=self.describe(exc))
 
     def release(self) -> None:
         try:
             self.store.release(self.bf.name, self.runner_id)
-        except Exception as exc:  # the connection is gone: the lease runs out by itself
-            if not is_driver_error(exc):
-                raise
+        except DATABASE_ERRORS as exc:  # the connection is gone: the lease runs out by itself
             self.log.warning("MIGRATION_BACKFILL_LEASE_RELEASE_FAILED",
                              message="could not release the backfill lease: it runs out by itself",
                              lease_seconds=self.lease, error=self.describe(exc))
@@ -728,9 +714,7 @@ class BackfillJob:
         try:
             self.db.run_script_statement(sql)
             return True
-        except Exception as exc:  # e.g. MySQL 8 has no max_statement_time: adaptive sizing only
-            if not is_driver_error(exc):
-                raise
+        except DBAPIError as exc:  # e.g. MySQL 8 has no max_statement_time: adaptive sizing only
             self.log.debug("MIGRATION_BACKFILL_BATCH_LIMIT_UNAVAILABLE", statement=sql, error=self.describe(exc),
                            message="batch time limit not available: adaptive sizing only")
             return False
@@ -792,7 +776,7 @@ class BackfillJob:
                 return cp
             values = dict(status="running", error=None, total_estimate=total, **self.lease_values())
             if cp.started_at is None:
-                values["started_at"] = self.db.db_time(utcnow())
+                values["started_at"] = utcnow()
             self.store.update(self.bf.name, **values)
         return cp
 
@@ -810,18 +794,15 @@ class BackfillJob:
         if sql is not None:
             name = self.t if self.db.files_dialect != "mysql" else self.bf.table
             try:
-                rows = self.db.query(sql, (name,))
+                rows = self.db.query(sql, {"name": name})
                 estimate = int(rows[0][0]) if rows and rows[0][0] is not None else None
-            except Exception as exc:
-                if not is_driver_error(exc):
-                    raise
+            except DBAPIError:
+                pass
         if estimate is not None and estimate >= EXACT_COUNT_BELOW:
             return estimate
         try:
             return int(self.db.query(f"SELECT COUNT(*) FROM {self.t}")[0][0])
-        except Exception as exc:
-            if not is_driver_error(exc):
-                raise
+        except DBAPIError:
             return None  # the first batch reports the real error
 
     def step(self) -> str | None:
@@ -829,9 +810,7 @@ class BackfillJob:
         started = time.monotonic()
         try:
             outcome = self.batch()
-        except Exception as exc:
-            if not (is_driver_error(exc) or isinstance(exc, BatchFailed)):
-                raise
+        except (*DATABASE_ERRORS, BatchFailed) as exc:
             self.stats.longest = max(self.stats.longest, time.monotonic() - started)
             if is_transient(exc) and self.stats.retries < RETRIES:
                 return self.retry(exc)
@@ -871,7 +850,7 @@ class BackfillJob:
             values = dict(status="completed" if done else "running", rows_done=cp.rows_done + rows,
                           last_key=hi - 1 if rows else cp.last_key, **self.lease_values())
             if done:
-                values.update(completed_at=self.db.db_time(utcnow()), total_estimate=cp.rows_done + rows)
+                values.update(completed_at=utcnow(), total_estimate=cp.rows_done + rows)
             self.store.update(self.bf.name, **values)
         self.account(cp, rows, values, time.monotonic() - started)
         return "completed" if done else None
@@ -897,12 +876,12 @@ class BackfillJob:
         """(hi, rows in [lo, hi), whether this is the last batch)."""
         if lo is None:
             return 0, 0, True
-        rows = self.db.query(f"SELECT {self.k} FROM {self.t} WHERE {self.k} >= ? ORDER BY {self.k} "
-                             f"LIMIT 1 OFFSET ?", (lo, self.size - 1))
+        rows = self.db.query(f"SELECT {self.k} FROM {self.t} WHERE {self.k} >= :lo ORDER BY {self.k} "
+                             f"LIMIT 1 OFFSET :offset", {"lo": lo, "offset": self.size - 1})
         if rows:
             return self.integer_key(rows[0][0]) + 1, self.size, False
-        count, top = self.db.query(f"SELECT COUNT(*), MAX({self.k}) FROM {self.t} WHERE {self.k} >= ?",
-                                   (lo,))[0]
+        count, top = self.db.query(f"SELECT COUNT(*), MAX({self.k}) FROM {self.t} WHERE {self.k} >= :lo",
+                                   {"lo": lo})[0]
         return (self.integer_key(top) + 1 if count else lo), int(count), True
 
     def integer_key(self, value) -> int | None:
@@ -912,12 +891,7 @@ class BackfillJob:
                           "backfills need an integer key")
 
     def execute(self, lo: int, hi: int) -> int:
-        cur = self.db.conn.cursor()
-        try:
-            cur.execute(self.sql.text, self.sql.params(lo, hi))
-            return cur.rowcount
-        finally:
-            cur.close()
+        return self.db.conn.exec_driver_sql(self.sql.text, self.sql.params(lo, hi)).rowcount
 
     # -- endings -------------------------------------------------------------------
     def describe(self, exc: BaseException) -> str:
@@ -933,9 +907,7 @@ class BackfillJob:
             self.event("MIGRATION_BACKFILL_FAILED", error=error, lo=lo, hi=hi,
                        rows_done=self.cp.rows_done if self.cp else None,
                        last_key=self.cp.last_key if self.cp else None)
-        except Exception as record_exc:
-            if not is_driver_error(record_exc):
-                raise
+        except DATABASE_ERRORS:
             self.log.error("MIGRATION_BACKFILL_FAILED", error=error, recorded=False)
         last = self.cp.last_key if self.cp else None
         where = f"after key {last}" if last is not None else "from the start"
