@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from migrator.backfill import (BATCH_TIMEOUT_SECONDS, FAST_SECONDS, SLOW_SECONDS, START_BATCH,
-                               next_batch_size)
+from migrator.backfill.job import (BATCH_TIMEOUT_SECONDS, FAST_SECONDS, SLOW_SECONDS, START_BATCH,
+                                   next_batch_size)
 from tests.backfill.conftest import ITEMS, NAME, declaration, seed
 from tests.conftest import make_db, migrator_cmd
 

@@ -108,6 +108,9 @@ def test_load_backfills_checks_the_dialect_in_use(tmp_path, write_migrations):
     assert [b.name for b in load_backfills(service, "sqlite")] == ["a", "b"]
     with pytest.raises(UsageError, match="no \\[sql\\] postgres statement"):
         load_backfills(service, "postgres")
+    with pytest.raises(UsageError, match="no \\[sql\\] cockroach statement for the database in use "
+                                         "\\(cockroach falls back to postgres\\)"):
+        load_backfills(service, "cockroach")
 
 
 @pytest.mark.parametrize("sql, dialect, placeholder, text, order", [
@@ -117,6 +120,8 @@ def test_load_backfills_checks_the_dialect_in_use(tmp_path, write_migrations):
      "UPDATE t SET s = '50%% :lo' WHERE id >= %s AND id < %s AND x::int > 0", ("lo", "hi")),
     ("UPDATE t SET s = $f$ :hi $f$ WHERE id < :hi AND id >= :lo -- :lo", "postgres", "%s",
      "UPDATE t SET s = $f$ :hi $f$ WHERE id < %s AND id >= %s -- :lo", ("hi", "lo")),
+    ("UPDATE t SET s = $$ :hi $$ WHERE id >= :lo AND id < :hi", "cockroach", "%s",  # postgres's literals
+     "UPDATE t SET s = $$ :hi $$ WHERE id >= %s AND id < %s", ("lo", "hi")),
     ("UPDATE t SET s = E'it\\'s :lo' WHERE id BETWEEN :lo AND :hi - 1 AND \":hi\" = 1", "postgres", "%s",
      "UPDATE t SET s = E'it\\'s :lo' WHERE id BETWEEN %s AND %s - 1 AND \":hi\" = 1", ("lo", "hi")),
     ("UPDATE t SET s = 'a\\':lo', b = `:hi` WHERE id >= :lo AND id < :hi # :lo", "mysql", "%s",

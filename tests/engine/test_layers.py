@@ -42,10 +42,8 @@ def test_a_dialect_imports_neither_the_engine_nor_the_catalog(path):
     assert reaching(path, ("migrator.catalog", "migrator.runner", "migrator.commands")) == []
 
 
-@pytest.mark.xfail(strict=True, reason="backfill still takes commands.session (issue 15)")
 def test_backfills_do_not_import_the_commands():
-    files = [PACKAGE / "backfill.py"] if (PACKAGE / "backfill.py").exists() else \
-        sorted((PACKAGE / "backfill").glob("*.py"))
+    files = sorted((PACKAGE / "backfill").glob("*.py"))
     assert files and all(reaching(f, ("migrator.commands",)) == [] for f in files)
 
 

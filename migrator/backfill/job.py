@@ -1,10 +1,4 @@
-"""Resumable background backfills: batches over key ranges, a checkpoint per batch, a lease per runner.
-
-A backfill is declared in ``migrations/<service>/backfills/<name>.toml`` and fills
-derived data one key range ``[lo, hi)`` at a time, each range in its own short
-transaction together with its checkpoint row in ``<prefix>_backfills``. A runner
-killed at any moment (SIGKILL included) loses at most the batch in flight, and no
-row is processed twice: the batch and the checkpoint commit or roll back together.
+"""Running one backfill: batches over key ranges, a checkpoint per batch, a lease per runner.
 
 Design choices:
 
@@ -50,15 +44,11 @@ Design choices:
   (cancelled attempts included) is recorded in the ``MIGRATION_BACKFILL_COMPLETED`` event.
 - **SQLite** has one writer: the runner leaves at least 20 ms between batches so that
   ``pause`` from another process gets the write lock.
-- ``:lo`` and ``:hi`` are real driver parameters: the declared SQL is scanned (string
-  literals, quoted identifiers, comments and dollar quotes are skipped) and each
-  ``:lo``/``:hi`` becomes the driver's placeholder; nothing is formatted into the SQL.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import sys
@@ -66,28 +56,19 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
-from sqlalchemy import null, select, update
+from migrator.backfill.declaration import Backfill, bind_sql
+from migrator.backfill.store import Checkpoint, Checkpoints
 from sqlalchemy.exc import DBAPIError
 
-from migrator import log
+from migrator.dialects import sql_family
 from migrator.dialects.base import driver_error
 from migrator.dialects.mysql import errno
 from migrator.dialects.sqlite import is_busy
-from migrator.errors import ExitStatus, Interrupted, LockTimeout, MigratorError, UsageError
+from migrator.errors import Interrupted, LockTimeout, MigratorError, UsageError
 from migrator.execute import DATABASE_ERRORS
-from migrator.source import Service, read_toml, select_service
-from migrator.tables import own_tables
-from migrator.tracking import iso, utcnow
-
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-KEYS = {"requires", "table", "key", "batch_size", "pause_ms", "description", "sql"}
-REQUIRED = ("requires", "table", "key", "batch_size", "sql")
-SQL_DIALECTS = ("postgres", "mysql", "sqlite", "cockroach")
-STATUSES = ("pending", "running", "paused", "completed", "failed")
+from migrator.tracking import utcnow
 
 START_BATCH = 100  # first batch of every run; grows while batches are fast
 AIM_SECONDS = 0.25  # the batch duration the size controller aims at
@@ -107,325 +88,8 @@ DEFAULT_LEASE_SECONDS = 30.0
 LEASE_POLL_SECONDS = 1.0  # a waiting runner looks at the lease this often
 
 
-# -- declarations ---------------------------------------------------------------------
-_COMMON = r"""
-  (?P<line>--[^\n]*)
-| (?P<block>/\*.*?(?:\*/|\Z))
-| (?P<param>(?<![:\w]):(?:lo|hi)(?!\w))
-| (?P<semi>;)
-| (?P<qmark>\?)
-"""
-_LITERALS = {
-    "postgres": r"""
-| (?P<estr>(?<!\w)[Ee]'(?:[^'\\]|''|\\.)*(?:'|\Z))
-| (?P<str>'(?:[^']|'')*(?:'|\Z))
-| (?P<ident>"(?:[^"]|"")*(?:"|\Z))
-| (?P<dollar>\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$)
-""",
-    "mysql": r"""
-| (?P<hash>\#[^\n]*)
-| (?P<str>'(?:[^'\\]|''|\\.)*(?:'|\Z))
-| (?P<dq>"(?:[^"\\]|""|\\.)*(?:"|\Z))
-| (?P<bt>`(?:[^`]|``)*(?:`|\Z))
-""",
-    "sqlite": r"""
-| (?P<str>'(?:[^']|'')*(?:'|\Z))
-| (?P<ident>"(?:[^"]|"")*(?:"|\Z))
-| (?P<bt>`(?:[^`]|``)*(?:`|\Z))
-| (?P<br>\[[^\]]*(?:\]|\Z))
-""",
-}
-_TOKENS = {d: re.compile(_COMMON + _LITERALS[d], re.VERBOSE | re.DOTALL) for d in _LITERALS}
-
-
-@dataclass(frozen=True)
-class BoundSql:
-    """A declared statement with ``:lo``/``:hi`` turned into driver placeholders."""
-
-    text: str
-    order: tuple[str, ...]  # "lo"/"hi" in placeholder order
-
-    def params(self, lo: int, hi: int) -> tuple[int, ...]:
-        return tuple(lo if name == "lo" else hi for name in self.order)
-
-
-def bind_sql(sql: str, dialect: str, placeholder: str = "?") -> BoundSql:
-    """Replace ``:lo``/``:hi`` outside literals and comments by ``placeholder``.
-
-    With ``%s`` drivers (psycopg, PyMySQL) a literal ``%`` is doubled. Raises
-    ValueError when the text is not exactly one statement or lacks ``:lo``/``:hi``.
-    """
-    key = "postgres" if dialect == "cockroach" else dialect
-    escape = (lambda s: s.replace("%", "%%")) if placeholder == "%s" else (lambda s: s)
-    out, order, pos, last, end_of_sql = [], [], 0, 0, len(sql)
-    while (m := _TOKENS[key].search(sql, pos)) is not None:
-        kind, pos = m.lastgroup, m.end()
-        if kind == "dollar":
-            close = sql.find(m.group(0), pos)
-            pos = len(sql) if close < 0 else close + len(m.group(0))
-        elif kind == "param":
-            out += [escape(sql[last:m.start()]), placeholder]
-            order.append(m.group(0)[1:])
-            last = pos
-        elif kind == "semi":
-            if _code_after(sql, pos, key):
-                raise ValueError("must be exactly one statement (found a ';' followed by more SQL)")
-            end_of_sql = m.start()
-            break
-        elif kind == "qmark" and key == "sqlite":
-            raise ValueError("'?' placeholders are not allowed: write :lo and :hi")
-    out.append(escape(sql[last:end_of_sql]))
-    missing = [f":{n}" for n in ("lo", "hi") if n not in order]
-    if missing:
-        raise ValueError(f"must use {' and '.join(missing)} "
-                         "(the key range [lo, hi) is bound by the migrator)")
-    return BoundSql("".join(out).strip(), tuple(order))
-
-
-def _code_after(sql: str, pos: int, key: str) -> bool:
-    rest = re.sub(r"--[^\n]*|/\*.*?(?:\*/|\Z)" + (r"|\#[^\n]*" if key == "mysql" else ""), "", sql[pos:],
-                  flags=re.DOTALL)
-    return bool(rest.strip(" \t\r\n;"))
-
-
-@dataclass(frozen=True)
-class Backfill:
-    name: str
-    path: Path
-    requires: int
-    table: str
-    key: str
-    batch_size: int
-    pause_ms: int
-    description: str
-    sql: dict[str, str]
-
-    def statement(self, dialect: str) -> str | None:
-        if dialect == "cockroach":
-            return self.sql.get("cockroach") or self.sql.get("postgres")
-        return self.sql.get(dialect)
-
-
-def _bad(path: Path, problem: str) -> UsageError:
-    return UsageError(f"{path}: invalid backfill declaration: {problem}")
-
-
-def _integer(path: Path, data: dict, key: str, minimum: int, default: int | None = None) -> int:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _bad(path, f"{key} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
-def _identifier(path: Path, data: dict, key: str) -> str:
-    value = data[key]
-    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
-        raise _bad(path, f"{key} must be a plain identifier matching [A-Za-z_][A-Za-z0-9_]{{0,62}}, "
-                         f"got {value!r}")
-    return value
-
-
-def _sql_table(path: Path, value) -> dict[str, str]:
-    if not isinstance(value, dict) or not value:
-        raise _bad(path, "[sql] must be a table with at least one of " + ", ".join(SQL_DIALECTS))
-    unknown = sorted(set(value) - set(SQL_DIALECTS))
-    if unknown:
-        raise _bad(path, f"unknown [sql] key(s) {', '.join(unknown)} (known: {', '.join(SQL_DIALECTS)})")
-    for dialect, text in value.items():
-        if not isinstance(text, str) or not text.strip():
-            raise _bad(path, f"sql.{dialect} must be a non-empty string")
-        try:
-            bind_sql(text, dialect)
-        except ValueError as exc:
-            raise _bad(path, f"sql.{dialect} {exc}") from None
-    return dict(value)
-
-
-def _read_toml(path: Path) -> dict:
-    try:
-        return read_toml(path)
-    except ValueError as exc:
-        raise _bad(path, str(exc)) from None
-
-
-def parse_declaration(path: Path) -> Backfill:
-    """Read and strictly validate one declaration; a bad file is a UsageError naming it."""
-    name = path.name.removesuffix(".toml")
-    if not NAME.fullmatch(name):
-        raise _bad(path, f"the file name {name!r} must match [A-Za-z0-9][A-Za-z0-9_.-]{{0,99}}")
-    data = _read_toml(path)
-    unknown = sorted(set(data) - KEYS)
-    if unknown:
-        raise _bad(path, f"unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(KEYS))})")
-    missing = [k for k in REQUIRED if k not in data]
-    if missing:
-        raise _bad(path, f"missing required key(s) {', '.join(missing)}")
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise _bad(path, f"description must be a string, got {description!r}")
-    return Backfill(
-        name=name, path=path, requires=_integer(path, data, "requires", 1),
-        table=_identifier(path, data, "table"), key=_identifier(path, data, "key"),
-        batch_size=_integer(path, data, "batch_size", 1), pause_ms=_integer(path, data, "pause_ms", 0, 0),
-        description=description, sql=_sql_table(path, data["sql"]),
-    )
-
-
-def check_for_dialect(bf: Backfill, service: Service, dialect: str) -> None:
-    """The checks that need the dialect in use: its SQL exists, its required version ships."""
-    if bf.statement(dialect) is None:
-        fallback = " (cockroach falls back to postgres)" if dialect == "cockroach" else ""
-        raise _bad(bf.path, f"no [sql] {dialect} statement for the database in use{fallback}")
-    versions = {m.version for m in service.migrations(dialect)}
-    if bf.requires not in versions:
-        raise _bad(bf.path, f"requires = {bf.requires}, but service {service.name!r} ships no migration "
-                            f"{bf.requires} for {dialect}")
-
-
-def load_backfills(service: Service, dialect: str | None = None) -> list[Backfill]:
-    """Every declaration of the service, in name order, validated before any connection."""
-    folder = service.root / "backfills"
-    if not folder.is_dir():
-        return []
-    found = [parse_declaration(p) for p in sorted(folder.iterdir())
-             if p.suffix == ".toml" and not p.name.startswith(".") and p.is_file()]
-    if dialect is not None:
-        for bf in found:
-            check_for_dialect(bf, service, dialect)
-    return found
-
-
-# -- checkpoints ------------------------------------------------------------------------
-COLUMNS = ("name", "status", "last_key", "rows_done", "total_estimate", "started_at", "updated_at",
-           "completed_at", "error", "runner", "heartbeat_at", "lease_until")
-LEASE_COLUMNS = ("runner", "heartbeat_at", "lease_until")  # added to the tables of releases before leases
-
-
-@dataclass
-class Checkpoint:
-    name: str
-    status: str = "pending"
-    last_key: int | None = None
-    rows_done: int = 0
-    total_estimate: int | None = None
-    started_at: str | None = None
-    updated_at: str | None = None
-    completed_at: str | None = None
-    error: str | None = None
-    runner: str | None = None  # the runner holding (or last holding) the lease
-    heartbeat_at: str | None = None
-    lease_until: datetime | None = None
-
-    @classmethod
-    def from_row(cls, row: tuple) -> Checkpoint:
-        name, status, last_key, rows_done, total, started, updated, completed, error, runner, beat, until = row
-        return cls(name, status, None if last_key is None else int(last_key), int(rows_done or 0),
-                   None if total is None else int(total), iso(started), iso(updated), iso(completed), error,
-                   runner, iso(beat), None if until is None else datetime.fromisoformat(iso(until)))
-
-    def lease_live(self, now: datetime | None = None) -> bool:
-        """A runner holds this backfill and renewed its lease recently enough."""
-        return self.runner is not None and self.lease_until is not None and (now or utcnow()) < self.lease_until
-
-    @property
-    def shown_status(self) -> str:
-        """``interrupted``: stored as running, but no runner holds a live lease."""
-        return "interrupted" if self.status == "running" and not self.lease_live() else self.status
-
-    @property
-    def percent(self) -> float | None:
-        if self.status == "completed":
-            return 100.0
-        if not self.total_estimate:
-            return None
-        return round(min(99.9, 100.0 * self.rows_done / self.total_estimate), 1)
-
-
-class Checkpoints:
-    """The ``<prefix>_backfills`` table: one row per backfill that was ever touched."""
-
-    def __init__(self, db, service: Service):
-        self.db = db
-        self.service = service
-        self.table = own_tables(service.table_prefix).backfills
-        self.present: set[str] | None = None  # the table's columns, once looked up
-
-    def exists(self) -> bool:
-        return self.db.table_exists(self.service.backfills_table)
-
-    def ensure(self) -> None:
-        try:
-            self.table.metadata.create_all(self.db.conn, tables=[self.table], checkfirst=True)
-        except DBAPIError:  # another runner created it between the check and the CREATE
-            if not self.exists():
-                raise
-        self.add_lease_columns()
-
-    def add_lease_columns(self) -> None:
-        """A table made by a release without leases gets the lease columns it lacks."""
-        for column in LEASE_COLUMNS:
-            if column in self.columns():
-                continue
-            kind = self.table.c[column].type.compile(dialect=self.db.conn.dialect)
-            try:
-                self.db.execute(f"ALTER TABLE {self.db.quote(self.table.name)} ADD COLUMN {column} {kind} NULL")
-            except DBAPIError:  # another runner added it at the same moment
-                if column not in self.columns():
-                    raise
-        self.present = None
-
-    def selected(self) -> list:
-        """The table's columns, with NULL for lease columns that a table of an earlier release
-        lacks (``status`` reads such a table as it is; ``run`` adds them)."""
-        if self.present is None:
-            self.present = self.columns()
-        return [c if c.name in self.present or c.name not in LEASE_COLUMNS else null().label(c.name)
-                for c in self.table.columns]
-
-    def columns(self) -> set[str]:
-        prefix = f"column:{self.service.backfills_table.lower()}."
-        return {o.removeprefix(prefix) for o in self.db.snapshot({self.service.backfills_table}, kinds=("column",))
-                if o.startswith(prefix)}
-
-    def ensure_row(self, name: str) -> None:
-        self.db.run(self.db.insert_missing(self.table, dict(name=name, status="pending", rows_done=0,
-                                                            updated_at=utcnow())))
-
-    def get(self, name: str, for_update: bool = False) -> Checkpoint | None:
-        query = select(*self.selected()).where(self.table.c.name == name)
-        row = self.db.run(query.with_for_update() if for_update else query).first()
-        return Checkpoint.from_row(tuple(row)) if row else None
-
-    def all(self) -> dict[str, Checkpoint]:
-        if not self.exists():
-            return {}
-        rows = self.db.run(select(*self.selected()).order_by(self.table.c.name))
-        return {r[0]: Checkpoint.from_row(tuple(r)) for r in rows}
-
-    def update(self, name: str, **values) -> None:
-        assert set(values) <= set(COLUMNS) - {"name", "updated_at"}, values
-        self.db.run(update(self.table).where(self.table.c.name == name).values(**values, updated_at=utcnow()))
-
-    def reset(self, name: str) -> None:
-        self.update(name, status="pending", last_key=None, rows_done=0, total_estimate=None,
-                    started_at=None, completed_at=None, error=None)
-
-    def renew(self, name: str, runner: str, **lease) -> None:
-        """The new lease times, if ``runner`` still holds the lease."""
-        t = self.table
-        self.db.run(update(t).where(t.c.name == name, t.c.runner == runner).values(**lease))
-
-    def release(self, name: str, runner: str) -> None:
-        """Give up the lease, if ``runner`` still holds it; the checkpoint stays."""
-        t = self.table
-        self.db.run(update(t).where(t.c.name == name, t.c.runner == runner)
-                    .values(lease_until=None, updated_at=utcnow()))
-
-
-# -- running ----------------------------------------------------------------------------
 _ESTIMATES = {
     "postgres": "SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)",
-    "cockroach": "SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)",
     "mysql": "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
              "AND TABLE_NAME = :name",
 }
@@ -435,7 +99,6 @@ _TIMEOUT_SQLSTATES = {"57014"}  # query_canceled: our statement_timeout
 _TIMEOUT_MYSQL = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
 _STATEMENT_TIMEOUT = {  # (set, reset) for the batch guard; SQLite has none (one local writer)
     "postgres": ("SET statement_timeout = '{ms}ms'", "RESET statement_timeout"),
-    "cockroach": ("SET statement_timeout = '{ms}ms'", "RESET statement_timeout"),
     "mysql": ("SET SESSION max_statement_time = {s}", "SET SESSION max_statement_time = DEFAULT"),
 }
 
@@ -701,7 +364,7 @@ class BackfillJob:
     @contextmanager
     def batch_guard(self):
         """Have the database cancel any statement running past BATCH_TIMEOUT_SECONDS."""
-        statements = _STATEMENT_TIMEOUT.get(self.db.files_dialect)
+        statements = _STATEMENT_TIMEOUT.get(sql_family(self.db.files_dialect))
         armed = statements is not None and self.session_setting(statements[0].format(
             ms=int(BATCH_TIMEOUT_SECONDS * 1000), s=BATCH_TIMEOUT_SECONDS))
         try:
@@ -790,7 +453,7 @@ class BackfillJob:
     def estimate(self) -> int | None:
         """Rows in the table: the catalog's estimate for big tables, else an exact count."""
         estimate = None
-        sql = _ESTIMATES.get(self.db.files_dialect)
+        sql = _ESTIMATES.get(sql_family(self.db.files_dialect))
         if sql is not None:
             name = self.t if self.db.files_dialect != "mysql" else self.bf.table
             try:
@@ -932,228 +595,3 @@ class BackfillJob:
                              "(this runner's lease had run out): stopping", new_runner=self.cp.runner,
                              rows_done=self.cp.rows_done, last_key=self.cp.last_key)
         return outcome
-
-
-# -- commands ---------------------------------------------------------------------------
-def command(config, action: str, name: str | None = None, fmt: str = "text") -> int:
-    """``migrator backfill list|run|pause|resume|restart|status [NAME]``."""
-    service = select_service(config.migrations_dir, config.service)
-    if action == "list" and not config.dsn_text:
-        return _list(service, _choose(load_backfills(service), name, service), {}, fmt, None)
-    dialect = config.dsn.dialect
-    chosen = _choose(load_backfills(service, dialect), name, service)
-    if action == "run":
-        lease_seconds()  # a bad setting is exit 2 before any connection
-    from migrator.commands import session
-
-    with session(config) as runner:
-        if action == "list":
-            return _list(service, chosen, Checkpoints(runner.db, service).all(), fmt, runner)
-        if action == "status":
-            return _status(runner, chosen, fmt, show_undeclared=name is None)
-        if action == "run":
-            return _run(config, runner, chosen)
-        return _transitions(runner, chosen, action)
-
-
-def _choose(backfills: list[Backfill], name: str | None, service: Service) -> list[Backfill]:
-    """The named backfill, or without NAME every declared one (in name order)."""
-    if name is None:
-        return backfills
-    chosen = [b for b in backfills if b.name == name]
-    if not chosen:
-        declared = ", ".join(b.name for b in backfills) or "none"
-        raise UsageError(f"unknown backfill {name!r} for service {service.name} (declared: {declared}; "
-                         f"files in {service.root / 'backfills'})")
-    return chosen
-
-
-def _ensure_tables(runner) -> Checkpoints:
-    store = Checkpoints(runner.db, runner.service)
-    store.ensure()
-    if not runner.db.table_exists(runner.service.events_table):
-        runner.tracker.ensure()
-    return store
-
-
-def _require_applied(runner, backfills: list[Backfill]) -> None:
-    rows = runner.rows()
-    for bf in backfills:
-        row = rows.get(bf.requires)
-        if row is None or row.dirty:
-            title = runner.by_version[bf.requires].name
-            state = "is dirty" if row is not None else "is not applied"
-            raise MigratorError(
-                f"backfill {bf.name} requires migration {bf.requires} ({title}), which {state} on "
-                f"{runner.db.dsn.redacted()}",
-                hint=f"apply migration {bf.requires} first (`migrator up`), then run the backfill",
-            )
-
-
-def _run(config, runner, chosen: list[Backfill]) -> int:
-    if not chosen:
-        log.result(f"No backfills declared for service {runner.service.name}.")
-        return ExitStatus.OK
-    _require_applied(runner, chosen)
-    store = _ensure_tables(runner)
-    with StopSignal().installed() as stop:
-        for bf in chosen:
-            store.ensure_row(bf.name)
-            job = BackfillJob(runner, bf, config.lock_timeout, stop)
-            log.result(_outcome_line(job, job.run()))
-    return ExitStatus.OK
-
-
-def _outcome_line(job: BackfillJob, outcome: str) -> str:
-    cp, s, name = job.cp, job.stats, job.bf.name
-    if outcome == "completed":
-        return (f"Backfill {name} completed: {cp.rows_done:,} rows done ({s.rows:,} by this run, "
-                f"{s.affected:,} changed) in {s.elapsed:.1f}s, {s.rate:,.0f} rows/s, {s.batches} batches, "
-                f"longest batch {s.longest * 1000:.0f} ms.")
-    if outcome == "already-paused":
-        return (f"Backfill {name} is paused: no work done ({cp.rows_done:,} rows done, last key "
-                f"{cp.last_key}). Resume it with `migrator backfill resume {name}`.")
-    if outcome == "already-completed":
-        return (f"Backfill {name} is already completed ({cp.rows_done:,} rows): nothing to do. "
-                f"`migrator backfill restart {name}` runs it again.")
-    if outcome == "paused":
-        return (f"Backfill {name} paused: stopped after its current batch with {cp.rows_done:,} rows done, "
-                f"last key {cp.last_key}.")
-    if outcome == "taken-over":
-        return (f"Backfill {name} was taken over by runner {cp.runner} (this runner's lease had run out): "
-                f"stopped after its current batch ({cp.rows_done:,} rows done).")
-    return f"Backfill {name} is now {outcome} (changed by another process): stopped after its current batch."
-
-
-def _transitions(runner, chosen: list[Backfill], action: str) -> int:
-    """pause / resume / restart of the named backfill, or of every declared one."""
-    if not chosen:
-        log.result(f"No backfills declared for service {runner.service.name}.")
-        return ExitStatus.OK
-    store = _ensure_tables(runner)
-    for bf in chosen:
-        _transition(runner, store, bf, action)
-    return ExitStatus.OK
-
-
-def _transition(runner, store: Checkpoints, bf: Backfill, action: str) -> None:
-    """One checkpoint update and its event, in one transaction; no batches."""
-    store.ensure_row(bf.name)
-    with runner.db.transaction():
-        cp = store.get(bf.name, for_update=True)
-        event, message = _TRANSITIONS[action](store, bf, cp)
-        if event:
-            runner.tracker.event(event, bf.requires, backfill=bf.name, by="command",
-                                 previous_status=cp.status, rows_done=cp.rows_done, last_key=cp.last_key)
-    if event:
-        runner.log.info(event, backfill=bf.name, by="command", previous_status=cp.status,
-                        rows_done=cp.rows_done, last_key=cp.last_key)
-    log.result(message)
-
-
-def _pause(store: Checkpoints, bf: Backfill, cp: Checkpoint) -> tuple[str | None, str]:
-    if cp.status in ("paused", "completed"):
-        return None, f"Backfill {bf.name} is already {cp.status}: nothing to pause."
-    store.update(bf.name, status="paused")
-    return "MIGRATION_BACKFILL_PAUSED", (f"Backfill {bf.name} paused (was {cp.shown_status}, {cp.rows_done:,} "
-                                         f"rows done, last key {cp.last_key}).{_pause_tail(cp)}")
-
-
-def _pause_tail(cp: Checkpoint) -> str:
-    """What happens to a runner: only one that holds a live lease is stopped."""
-    if cp.lease_live():
-        return f" Its runner {cp.runner} stops after its current batch."
-    if cp.status == "running" and cp.runner:
-        return f" No runner is active, none is stopped (last runner {cp.runner}, last heartbeat {cp.heartbeat_at})."
-    return ""
-
-
-def _resume(store: Checkpoints, bf: Backfill, cp: Checkpoint) -> tuple[str | None, str]:
-    if cp.status not in ("paused", "failed"):
-        extra = f" `migrator backfill restart {bf.name}` runs it again." if cp.status == "completed" else ""
-        return None, f"Backfill {bf.name} is {cp.status}, not paused: nothing to resume.{extra}"
-    store.update(bf.name, status="pending", error=None)
-    where = f"after key {cp.last_key}" if cp.last_key is not None else "from the start"
-    return "MIGRATION_BACKFILL_RESUMED", (f"Backfill {bf.name} resumed: pending; the next "
-                                          f"`migrator backfill run` continues {where}.")
-
-
-def _restart(store: Checkpoints, bf: Backfill, cp: Checkpoint) -> tuple[str | None, str]:
-    store.reset(bf.name)
-    return "MIGRATION_BACKFILL_RESTARTED", (f"Backfill {bf.name} reset to pending (was {cp.status}, "
-                                            f"{cp.rows_done:,} rows done): the next run starts over "
-                                            "from the lowest key.")
-
-
-_TRANSITIONS = {"pause": _pause, "resume": _resume, "restart": _restart}
-
-
-def _status_item(bf: Backfill | None, cp: Checkpoint | None, name: str) -> dict:
-    cp = cp or Checkpoint(name)
-    item = {"name": name, "status": cp.shown_status, "rows_done": cp.rows_done, "last_key": cp.last_key,
-            "total_estimate": cp.total_estimate, "percent": cp.percent, "started_at": cp.started_at,
-            "updated_at": cp.updated_at, "completed_at": cp.completed_at, "error": cp.error,
-            "runner": cp.runner, "heartbeat_at": cp.heartbeat_at, "lease_live": cp.lease_live(),
-            "declared": bf is not None}
-    if bf is not None:
-        item.update(requires=bf.requires, table=bf.table)
-    return item
-
-
-def _status(runner, chosen: list[Backfill], fmt: str, show_undeclared: bool) -> int:
-    rows = Checkpoints(runner.db, runner.service).all()
-    items = [_status_item(bf, rows.get(bf.name), bf.name) for bf in chosen]
-    if show_undeclared:
-        declared = {bf.name for bf in chosen}
-        items += [_status_item(None, cp, n) for n, cp in rows.items() if n not in declared]
-    if fmt == "json":
-        import json
-
-        log.result(json.dumps({"service": runner.service.name, "table_prefix": runner.service.table_prefix,
-                               "backfills": items}))
-        return ExitStatus.OK
-    log.result(f"Backfills of service {runner.service.name} (checkpoints in "
-               f"{runner.service.backfills_table}) on {runner.db.dsn.redacted()}")
-    log.result(f"{'NAME':<36} {'STATUS':<11} {'ROWS DONE':>12} {'TOTAL':>12} {'PCT':>6}  "
-               f"{'LAST KEY':<20} UPDATED AT")
-    for i in items:
-        total = f"{i['total_estimate']:,}" if i["total_estimate"] is not None else "-"
-        pct = f"{i['percent']:.1f}%" if i["percent"] is not None else "-"
-        last = "-" if i["last_key"] is None else str(i["last_key"])
-        note = "" if i["declared"] else "  (no declaration)"
-        log.result(f"{i['name'][:36]:<36} {i['status']:<11} {i['rows_done']:>12,} {total:>12} {pct:>6}  "
-                   f"{last:<20} {i['updated_at'] or '-'}{note}")
-        if i["lease_live"]:
-            log.result(f"  runner: {i['runner']}, last heartbeat {i['heartbeat_at']}")
-        elif i["status"] == "interrupted":
-            log.result(f"  interrupted: no runner holds its lease (last runner {i['runner'] or '-'}, last "
-                       f"heartbeat {i['heartbeat_at'] or '-'}); the next `migrator backfill run` continues it")
-        if i["error"]:
-            log.result(f"  error: {i['error']}")
-    if not items:
-        log.result("(no backfills declared)")
-    return ExitStatus.OK
-
-
-def _list(service: Service, chosen: list[Backfill], rows: dict, fmt: str, runner) -> int:
-    items = [dict(name=bf.name, requires=bf.requires, table=bf.table, key=bf.key, batch_size=bf.batch_size,
-                  pause_ms=bf.pause_ms, description=bf.description, file=str(bf.path),
-                  dialects=sorted(bf.sql), status=(rows.get(bf.name) or Checkpoint(bf.name)).status
-                  if runner is not None else None) for bf in chosen]
-    if fmt == "json":
-        import json
-
-        log.result(json.dumps({"service": service.name, "backfills": items}))
-        return ExitStatus.OK
-    log.result(f"{'NAME':<36} {'REQUIRES':>8}  {'TABLE':<24} {'KEY':<12} {'BATCH':>8}  "
-               f"{'STATUS':<10} DESCRIPTION")
-    for i in items:
-        log.result(f"{i['name'][:36]:<36} {i['requires']:>8}  {i['table'][:24]:<24} {i['key'][:12]:<12} "
-                   f"{i['batch_size']:>8,}  {i['status'] or '-':<10} {i['description']}")
-    if not items:
-        log.result(f"(no backfills declared in {service.root / 'backfills'})")
-    return ExitStatus.OK
-
-
-__all__ = ["Backfill", "BoundSql", "Checkpoint", "Checkpoints", "bind_sql", "command", "load_backfills",
-           "next_batch_size", "parse_declaration"]
