@@ -250,8 +250,8 @@ class Postgres(Database):
         """The existing schemas search_path names, in its order."""
         names = [user if n.strip() == '"$user"' or n.strip() == "$user" else n.strip().strip('"')
                  for n in search_path.split(",")]
-        existing = {r[0] for r in self.query("SELECT nspname FROM pg_namespace WHERE nspname = ANY(CAST(:names AS text[]))",
-                                             {"names": names})}
+        existing = {r[0] for r in self.query(
+            "SELECT nspname FROM pg_namespace WHERE nspname = ANY(CAST(:names AS text[]))", {"names": names})}
         return [n for n in names if n in existing]
 
     def scan(self, names: Iterable[str], *, via_indexes: bool = True, cascade: bool = False) -> Scan:

@@ -1,6 +1,7 @@
 """SQLite: transactional DDL once we issue BEGIN ourselves (AUTOCOMMIT leaves the sqlite3
-module's own transaction handling out of it), and an ``flock`` on a lock file next to the database as the runner lock: other
-processes honour it, and the kernel releases it when a runner dies."""
+module's own transaction handling out of it), and an ``flock`` on a lock file next to the
+database as the runner lock: other processes honour it, and the kernel releases it when a
+runner dies."""
 
 from __future__ import annotations
 
