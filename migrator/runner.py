@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from migrator import catalog, log
 from migrator.errors import ChecksumMismatch, DesyncError, DirtyError, MigrationFailed, UsageError
-from migrator.execute import Executor, is_driver_error
+from migrator.execute import DATABASE_ERRORS, Executor
 from migrator.objects import relation_of
 from migrator.source import Migration, Service
 from migrator.split import Statement, split
@@ -58,7 +58,7 @@ class Runner:
             try:
                 self.db.unlock(key)
             except Exception as exc:  # the connection may be gone; the server frees the lock then
-                self.log.warning("MIGRATION_UNLOCK_FAILED", error=str(exc),
+                self.log.warning("MIGRATION_UNLOCK_FAILED", error=self.db.describe_error(exc),
                                  message="could not release the migration lock")
 
     # -- checks -------------------------------------------------------------
@@ -261,10 +261,8 @@ class Runner:
         try:
             self.tracker.event(error.event, m.version, name=m.name, error=error.message,
                                action=action, dirty=dirty, **error.fields)
-        except Exception as exc:
-            if not is_driver_error(exc):
-                raise
-            self.log.warning("MIGRATION_EVENT_NOT_RECORDED", error=str(exc),
+        except DATABASE_ERRORS as exc:
+            self.log.warning("MIGRATION_EVENT_NOT_RECORDED", error=self.db.describe_error(exc),
                              message="could not record the failure event")
         if dirty:
             error.hint = (f"the database is now dirty at version {m.version}: inspect the schema, complete "
@@ -297,8 +295,8 @@ class Runner:
                 change = self._change(statements, names, scope, before, far)
                 ms = int((time.monotonic() - started) * 1000)
                 self.db.batch([
-                    self.tracker.insert_sql(m, dirty=False, created=change.created,
-                                            dropped=change.dropped, execution_ms=ms),
+                    self.tracker.insert_statement(m, dirty=False, created=change.created,
+                                                  dropped=change.dropped, execution_ms=ms),
                     self._applied_event(m, ms, change)], commit=True)
             except BaseException as exc:
                 self.model.reset()  # a failed after-snapshot or COMMIT: trust the catalog again
@@ -319,8 +317,8 @@ class Runner:
             ms = int((time.monotonic() - started) * 1000)
             try:
                 self.db.batch([
-                    self.tracker.mark_clean_sql(m.version, created=change.created, dropped=change.dropped,
-                                                execution_ms=ms),
+                    self.tracker.mark_clean_statement(m.version, created=change.created,
+                                                      dropped=change.dropped, execution_ms=ms),
                     self._applied_event(m, ms, change)], begin=True, commit=True)
             except BaseException as exc:
                 self.db.rollback_after(exc)
@@ -348,7 +346,7 @@ class Runner:
         return change
 
     def _applied_event(self, m: Migration, ms: int, change: catalog.Change):
-        return self.tracker.event_sql("MIGRATION_APPLIED", m.version, name=m.name, execution_ms=ms,
+        return self.tracker.event_statement("MIGRATION_APPLIED", m.version, name=m.name, execution_ms=ms,
                                       created=sorted(change.created), dropped=sorted(change.dropped))
 
     def revert(self, m: Migration) -> int:
