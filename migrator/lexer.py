@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 
-
 class Kind(enum.Enum):
     """What a token is; the value is its group's name in the patterns below."""
 
