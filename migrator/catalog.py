@@ -11,38 +11,41 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from migrator import lexer
 from migrator.objects import Scan, relation_of
 from migrator.split import Statement
 
-_IDENT = re.compile(r'"((?:[^"]|"")+)"|`((?:[^`]|``)+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)')
 _CREATES = re.compile(
     r"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:UNIQUE\s+)?(?:MATERIALIZED\s+)?"
-    r"(?P<kind>TABLE|VIEW|SEQUENCE)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
-    r"(?:[\w\"`]+\.)?[\"`\[]?(?P<name>[A-Za-z_][A-Za-z0-9_$]*)",
+    rf"(?P<kind>TABLE|VIEW|SEQUENCE)\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:{lexer.NAME}\s*\.\s*)?(?P<name>{lexer.NAME})",
     re.IGNORECASE,
 )
 
 
-_NOT_CODE = re.compile(
-    r"--[^\n]*|/\*.*?\*/|'(?:[^'\\]|''|\\.)*'|\$([A-Za-z_][A-Za-z0-9_]*|)\$.*?\$\1\$", re.DOTALL)
-
-
-def _code(sql: str, bodies: bool = False) -> str:
-    """The statement without comments, string literals and dollar-quoted bodies; with
+def _code(statement: Statement, bodies: bool = False) -> str:
+    """The statement with comments, string literals and dollar-quoted bodies blanked; with
     ``bodies``, a dollar-quoted body's own code is kept (a DO block's or a routine's
     statements). A string literal is data, never code: the name it holds may be another
     service's table that a migration only waits for."""
-    if not bodies:
-        return _NOT_CODE.sub(" ", sql)
+    return lexer.mask(statement.sql, statement.family, bodies)
 
-    def opened(m: re.Match) -> str:
-        text = m.group(0)
-        if not text.startswith("$"):
-            return " "
-        tag = len(m.group(1)) + 2
-        return " " + _code(text[tag:-tag], bodies=True) + " "
 
-    return _NOT_CODE.sub(opened, sql)
+def _identifier(token: lexer.Token) -> str | None:
+    """The name a token stands for when it is an identifier: a bare word or a quoted one (on
+    MySQL a double-quoted string too: with ANSI_QUOTES it is an identifier)."""
+    if token.kind in (lexer.WORD, lexer.QUOTED) or (token.kind == lexer.STRING and token.text[0] == '"'):
+        return lexer.unquote(token.text)
+    return None
+
+
+def _code_tokens(sql: str, family: str, bodies: bool) -> list[lexer.Token]:
+    """The code tokens of ``sql``; with ``bodies``, those of each dollar-quoted body in its place."""
+    out = []
+    for token in lexer.code(sql, family):
+        out.append(token)
+        if bodies and token.kind == lexer.DOLLAR:
+            out += _code_tokens(lexer.dollar_body(token), family, bodies)
+    return out
 
 
 def names_in(statements: Iterable[Statement]) -> set[str]:
@@ -50,107 +53,141 @@ def names_in(statements: Iterable[Statement]) -> set[str]:
     relations they can touch); string literals, bodies and comments are not code."""
     out: set[str] = set()
     for statement in statements:
-        for m in _IDENT.finditer(_code(statement.sql)):
-            out.add(next(g for g in m.groups() if g is not None).lower())
+        out.update(filter(None, map(_identifier, lexer.code(statement.sql, statement.family))))
     return out
 
 
-# Words of the SQL the migrations are written in, which a statement's identifiers include but
-# which name no relation where they stand (``ALTER TABLE t ADD COLUMN c int``: only t and c).
-# A relation that is really called so is still found: quoted, or right after a word that
-# introduces a relation (TABLE, FROM, ON, ...), or in a list that such a word began.
-_KEYWORDS = frozenset("""
-    action add after all alter always and any array as asc auto_increment autoincrement before begin
-    between bigint bigserial binary bit blob bool boolean btree by bytea call cascade case cast char
-    character charset check coalesce collate column comment commit concurrently conflict constraint
-    count create cross current_date current_timestamp date datetime decimal declare default deferrable
-    deferred delete desc distinct do double drop duplicate each else elsif end engine enum except
-    execute exists false first float for foreign from full function generated gin gist group hash
-    having identity if immediate in index initially inner insert int int2 int4 int8 integer intersect
-    interval into is join json jsonb key language last left like limit longtext loop lower match
-    mediumint mediumtext modify natural new nextval no not nothing notice now null nulls numeric
-    offset old on only or order outer partial perform plpgsql precision primary raise real references
-    rename replace restrict return returning returns right row rowid select sequence serial set setval
-    smallint smallserial stored strict table temp temporary text then time timestamp timestamptz
-    tinyint tinytext to trigger true type union unique unsigned update upper using uuid values varchar
-    varying view virtual when where with without zone
+# Where the grammar of PostgreSQL, MySQL/MariaDB and SQLite puts a relation's name: right after
+# one of these words (CREATE TABLE t, DROP INDEX i, REFERENCES p, ON t, JOIN t, RENAME TO t,
+# ATTACH PARTITION t, OWNED BY t.c, ...), past any of the words of _SKIPPED, and in a list that
+# such a word began (DROP TABLE a, b; FROM a x, b y). A schema-qualified name adds every part.
+_BEFORE_RELATION = frozenset("""
+    table tables view index sequence from join into update references on to truncate rename
+    using like of inherits inherit partition owned lock analyze vacuum cluster reindex
 """.split())
-# words after which an identifier stands for a relation (``IF NOT EXISTS`` and the like in between)
-_INTRODUCE = frozenset("table tables view index sequence from join into update references on to "
-                       "exists only truncate using like of by inherits".split())
-_MODIFIERS = frozenset("if not exists only concurrently materialized temporary temp unlogged recursive "
-                       "lateral".split())
-# ... but not these words right after them (ON DELETE, ON CONFLICT, GENERATED BY DEFAULT)
-_NOT_AFTER = {"on": frozenset("delete update conflict duplicate commit".split()), "by": frozenset({"default"})}
-_TOKEN = re.compile(r'"((?:[^"]|"")+)"|`((?:[^`]|``)+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)|([,.(])')
+# after these, the next identifier is the name even when it is one of the words above (a table
+# called view); after the others such a word takes over (CREATE INDEX ON t, RENAME TABLE a)
+_NAME_NEXT = frozenset("table tables view sequence references join into from inherits inherit owned like".split())
+_SKIPPED = frozenset("""
+    if not exists only concurrently lateral as by or ignore abort fail replace rollback low_priority quick
+    verbose full freeze
+""".split())
+# words that, right after one of the words above, show that it introduced no relation there
+# (ON DELETE CASCADE, ON CONFLICT, PARTITION BY, RENAME COLUMN, USING btree) ...
+_NOT_RELATION = {
+    "on": frozenset("delete update insert select truncate conflict duplicate commit constraint column "
+                    "schedule".split()),
+    "partition": frozenset({"by"}),
+    "rename": frozenset("column index key constraint attribute".split()),
+    "using": frozenset("btree hash gist gin brin spgist".split()),
+}
+# ... nor these, which no relation is called bare
+_RESERVED = frozenset("all in select set values where with default null true false".split())
+# UPDATE after these words is no statement's: FOR UPDATE, ON DUPLICATE KEY UPDATE, DO UPDATE
+_NOT_AN_UPDATE = frozenset({"for", "key", "do"})
+# options in parentheses before the name (VACUUM (VERBOSE) t); INHERITS (a, b) lists names
+_OPTIONS_FIRST = frozenset({"vacuum", "analyze", "reindex", "cluster"})
 
 
 def relation_names(statements: Iterable[Statement], *, bodies: bool = False) -> set[str]:
-    """The identifiers of ``names_in`` that can name a relation: SQL keywords standing as
-    keywords are left out. With ``bodies``, the names in the code of dollar-quoted bodies
-    count too (what a DO block or a routine touches; not dynamic SQL built from strings)."""
+    """The names the statements use where the grammar puts a relation (the tables, views,
+    sequences and indexes they can touch). With ``bodies``, the names in the code of
+    dollar-quoted bodies count too (what a DO block or a routine touches; not dynamic SQL
+    built from strings)."""
     out: set[str] = set()
     for statement in statements:
-        _relation_names(_code(statement.sql, bodies), out)
+        _Relations(_code_tokens(statement.sql, statement.family, bodies), out).run()
     return out
 
 
-def _relation_names(code: str, out: set[str]) -> None:
-    place = None  # why the next identifier stands for a relation: "intro", "list", "dot" or None
-    listing = False  # inside a list of relations an intro word began (DROP TABLE a, b)
-    previous = ""
-    for m in _TOKEN.finditer(code):
-        punct = m.group(5)
-        if punct:
-            place = ("list" if listing else None) if punct == "," else (
-                "dot" if punct == "." and previous == "name" else None)
-            listing = listing and punct in ",."
-            previous = punct
-            continue
-        quoted = m.group(1) or m.group(2) or m.group(3)
-        name = (quoted or m.group(4)).lower()
-        keyword = not quoted and name in _KEYWORDS
-        after = keyword and name in _NOT_AFTER.get(previous, ())
-        if keyword and place in ("intro", "list") and not after and (name in _MODIFIERS or name in _INTRODUCE):
-            continue  # CREATE TABLE IF NOT EXISTS t, CREATE INDEX ON t: still t's place
-        if not keyword or (place and not after):
-            out.add(name)
-            listing, previous = place in ("intro", "list") or (place == "dot" and listing), "name"
-        else:
-            listing, previous = False, name
-        place = "intro" if keyword and name in _INTRODUCE and not after else None
+class _Relations:
+    """One statement's tokens read for the names that stand where a relation does."""
+
+    def __init__(self, tokens: list[lexer.Token], out: set[str]):
+        self.tokens, self.out = tokens, out
+        self.place: str | None = None  # the word whose relation may come next
+        self.listing: str | None = None  # after a name: the word whose list it is (a comma continues it)
+        self.alias = False  # a word after that name was taken as its alias
+        self.previous = ""  # the previous bare word, lower-cased
+        self.options = 0  # depth inside an option list of _OPTIONS_FIRST
+
+    def run(self) -> None:
+        for i, token in enumerate(self.tokens):
+            word = token.text.lower() if token.kind == lexer.WORD else None
+            if self.options:
+                self.options += (token.text == "(") - (token.text == ")")
+            elif not (self.in_place(i, token, word) or self.in_list(token, word)):
+                if word in _BEFORE_RELATION and not (word == "update" and self.previous in _NOT_AN_UPDATE):
+                    self.place = word
+            if word is not None:
+                self.previous = word
+
+    def in_place(self, i: int, token: lexer.Token, word: str | None) -> bool:
+        """Read ``token`` where a relation's name may stand; False when it stands elsewhere."""
+        place = self.place
+        if place is None:
+            return False
+        if token.text == "(" and place in _OPTIONS_FIRST:
+            self.options = 1
+            return True
+        if word in _NOT_RELATION.get(place, ()) or word in _RESERVED:
+            self.place = None
+            return True
+        if (token.text == "(" and place == "inherits") or word in _SKIPPED:
+            return True
+        self.place = None
+        name = _identifier(token)
+        if name is None:
+            return False
+        if word in _BEFORE_RELATION and place not in _NAME_NEXT and self.identifier_at(i + 1):
+            return False  # CREATE INDEX ON t: ON takes over
+        self.out.add(name)
+        self.listing, self.alias = place, False
+        return True
+
+    def in_list(self, token: lexer.Token, word: str | None) -> bool:
+        """Read ``token`` after a relation's name; False when it ends the list."""
+        listing = self.listing
+        if listing is None:
+            return False
+        if token.text in (".", ","):  # the next part of a qualified name, the next relation
+            self.place = listing
+            return True
+        if word is not None and word not in _BEFORE_RELATION and not self.alias:
+            self.alias = word != "as"  # FROM a x, b; FROM a AS x, b; LOCK TABLES a WRITE, b READ
+            return True
+        self.listing = None
+        return False
+
+    def identifier_at(self, i: int) -> bool:
+        return i < len(self.tokens) and _identifier(self.tokens[i]) is not None
 
 
 def created_relations(statements: Iterable[Statement]) -> set[str]:
     """``kind:name`` of the tables, views and sequences the statements create."""
     return {
-        f"{m['kind'].lower()}:{m['name'].lower()}"
+        f"{m['kind'].lower()}:{lexer.unquote(m['name'])}"
         for s in statements
-        for m in _CREATES.finditer(s.sql)
+        for m in _CREATES.finditer(_code(s, bodies=True))
     }
 
 
-_NAME = r'(?:"(?:[^"]|"")+"|`(?:[^`]|``)+`|\[[^\]]+\]|[A-Za-z_][A-Za-z0-9_$]*)'
-_QNAME = rf"(?:{_NAME}\s*\.\s*)?(?P<name>{_NAME})"
+_QNAME = rf"(?:{lexer.NAME}\s*\.\s*)?(?P<name>{lexer.NAME})"
 _CREATE_OBJECT = re.compile(
     r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?"
     r"(?:UNIQUE\s+)?(?:MATERIALIZED\s+)?(?P<kind>TABLE|VIEW|SEQUENCE|INDEX)\s+(?:CONCURRENTLY\s+)?"
     rf"(?:IF\s+NOT\s+EXISTS\s+)?{_QNAME}"
-    rf"(?:\s+ON\s+(?:ONLY\s+)?(?:{_NAME}\s*\.\s*)?(?P<table>{_NAME}))?",
+    rf"(?:\s+ON\s+(?:ONLY\s+)?(?:{lexer.NAME}\s*\.\s*)?(?P<table>{lexer.NAME}))?",
     re.IGNORECASE)
 _ALTER_TABLE = re.compile(rf"^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?{_QNAME}", re.IGNORECASE)
 _ADD_IF_NOT_EXISTS = re.compile(
     r"\bADD\s+(?P<what>COLUMN\s+|CONSTRAINT\s+|(?:UNIQUE\s+)?(?:INDEX|KEY)\s+|UNIQUE\s+)?"
-    rf"IF\s+NOT\s+EXISTS\s+(?P<name>{_NAME})", re.IGNORECASE)
+    rf"IF\s+NOT\s+EXISTS\s+(?P<name>{lexer.NAME})", re.IGNORECASE)
 _NOT_COLUMNS = frozenset("constraint primary foreign check exclude like period".split())
 _INDEX_WORDS = frozenset("unique index key fulltext spatial".split())
 
 
-def _unquote(name: str) -> str:
-    return (name[1:-1] if name[0] in '"`[' else name).lower()
-
-
-def _table_items(code: str, start: int) -> list[list[str]]:
+def _table_items(code: str, start: int, family: str) -> list[list[str]]:
     """The words of each top-level item of the parenthesised list opening at ``start``."""
     rest = code[start:].lstrip()
     if not rest.startswith("("):
@@ -166,7 +203,7 @@ def _table_items(code: str, start: int) -> list[list[str]]:
             begin = i + 1
         if depth == 0:
             break
-    words = ([m.group(0) for m in _TOKEN.finditer(item) if m.group(5) is None] for item in items)
+    words = ([t.text for t in lexer.code(item, family) if _identifier(t) is not None] for item in items)
     return [w for w in words if w]
 
 
@@ -177,15 +214,15 @@ def _table_objects(table: str, items: list[list[str]]) -> set[str]:
     for words in items:
         first = words[0].lower()
         if first == "constraint" and len(words) > 1:
-            name = _unquote(words[1])
+            name = lexer.unquote(words[1])
             out |= {f"constraint:{table}.{name}", f"index:{table}.{name}"}
         elif first in _INDEX_WORDS:
             rest = [w for w in words[1:] if w.lower() not in _INDEX_WORDS]
             if rest:
-                name = _unquote(rest[0])
+                name = lexer.unquote(rest[0])
                 out |= {f"constraint:{table}.{name}", f"index:{table}.{name}"}
         elif first not in _NOT_COLUMNS:
-            out.add(f"column:{table}.{_unquote(words[0])}")
+            out.add(f"column:{table}.{lexer.unquote(words[0])}")
     return out
 
 
@@ -195,23 +232,23 @@ def named_created(statements: Iterable[Statement]) -> set[str]:
     by the caller when they exist after the migration, whether or not they did before."""
     out: set[str] = set()
     for statement in statements:
-        code = _code(statement.sql)
+        code = _code(statement)
         m = _CREATE_OBJECT.match(code)
         if m:
-            kind, name = m["kind"].lower(), _unquote(m["name"])
+            kind, name = m["kind"].lower(), lexer.unquote(m["name"])
             if kind == "index":
                 if m["table"] and name != "on":
-                    out.add(f"index:{_unquote(m['table'])}.{name}")
+                    out.add(f"index:{lexer.unquote(m['table'])}.{name}")
             else:
                 out.add(f"{kind}:{name}")
                 if kind == "table":
-                    out |= _table_objects(name, _table_items(code, m.end()))
+                    out |= _table_objects(name, _table_items(code, m.end(), statement.family))
             continue
         m = _ALTER_TABLE.match(code)
         if m:
-            table = _unquote(m["name"])
+            table = lexer.unquote(m["name"])
             for add in _ADD_IF_NOT_EXISTS.finditer(code, m.end()):
-                what, name = (add["what"] or "column").split()[0].lower(), _unquote(add["name"])
+                what, name = (add["what"] or "column").split()[0].lower(), lexer.unquote(add["name"])
                 out |= ({f"column:{table}.{name}"} if what == "column"
                         else {f"index:{table}.{name}", f"constraint:{table}.{name}"})
     return out
@@ -359,13 +396,13 @@ def far_reaching(statements: Iterable[Statement]) -> bool:
     """Whether a statement can change relations it does not name. INSERT, UPDATE and DELETE
     never count (``ON CONFLICT DO NOTHING`` is no DO block; a column may be called source),
     nor does a foreign key's ``ON DELETE CASCADE``."""
-    return any(_far_reaching(_code(s.sql)) for s in statements)
+    return any(_far_reaching(_code(s)) for s in statements)
 
 
 def data_only(statements: list[Statement]) -> bool:
     """Plain INSERT/UPDATE/DELETE statements: they change rows, never the schema, so they
     need no catalog snapshot (a statement calling a routine, CALL or DO, is not one of them)."""
-    return bool(statements) and all(_DATA_ONLY.match(_code(s.sql)) for s in statements)
+    return bool(statements) and all(_DATA_ONLY.match(_code(s)) for s in statements)
 
 
 class SchemaModel:

@@ -12,129 +12,101 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from migrator import lexer
 from migrator.dialects import sql_family
 
-_COMMON = r"""
-  (?P<line>--[^\n]*)
-| (?P<block>/\*.*?(?:\*/|\Z))
-| (?P<semi>;)
-| (?P<word>\b(?:BEGIN|END|CASE)\b)
-"""
-_STRINGS = {
-    "postgres": r"""
-| (?P<estr>[Ee]'(?:[^'\\]|''|\\.)*(?:'|\Z))
-| (?P<str>'(?:[^']|'')*(?:'|\Z))
-| (?P<ident>"(?:[^"]|"")*(?:"|\Z))
-| (?P<dollar>(?<![A-Za-z0-9_$])\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$)
-""",
-    "mysql": r"""
-| (?P<hash>\#[^\n]*)
-| (?P<str>'(?:[^'\\]|''|\\.)*(?:'|\Z))
-| (?P<dq>"(?:[^"\\]|""|\\.)*(?:"|\Z))
-| (?P<bt>`(?:[^`]|``)*(?:`|\Z))
-""",
-    "sqlite": r"""
-| (?P<str>'(?:[^']|'')*(?:'|\Z))
-| (?P<ident>"(?:[^"]|"")*(?:"|\Z))
-| (?P<bt>`(?:[^`]|``)*(?:`|\Z))
-| (?P<br>\[[^\]]*(?:\]|\Z))
-""",
-}
-_FLAGS = re.VERBOSE | re.IGNORECASE | re.DOTALL
-_TOKENS = {d: re.compile(_COMMON + s, _FLAGS) for d, s in _STRINGS.items()}
-_LEADING = {
-    "postgres": re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL),
-    "mysql": re.compile(r"(?:\s+|--[^\n]*|\#[^\n]*|/\*.*?\*/)*", re.DOTALL),
-}
-_LEADING["sqlite"] = _LEADING["postgres"]
 _COMPOUND = re.compile(
     r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*\S+\s+)?(?:TEMP(?:ORARY)?\s+)?"
     r"(?:AGGREGATE\s+)?(?:TRIGGER|PROCEDURE|FUNCTION|EVENT)\b",
     re.IGNORECASE,
 )
-_NEXT_WORD = re.compile(r"\s*([A-Za-z_]+)")
 _CLOSERS = {"IF", "LOOP", "WHILE", "REPEAT", "CASE"}
+
+
+def _before_code(token: lexer.Token) -> bool:
+    """Whitespace or a comment that ends: what may stand before a statement's code. A block
+    comment left open is code, sent for the database to report."""
+    if token.kind == lexer.COMMENT and token.text.startswith("/*"):
+        return len(token.text) >= 4 and token.text.endswith("*/")
+    return token.kind in lexer.NOT_CODE
 
 
 @dataclass(frozen=True)
 class Statement:
     """One statement: ``sql`` without its terminating semicolon, ``line`` (1-based) of its
-    first token, ``comments`` between the previous statement and this one."""
+    first token, ``comments`` between the previous statement and this one, ``family`` the
+    SQL it is written in (postgres, mysql or sqlite)."""
 
     sql: str
     line: int
     comments: str
+    family: str
 
 
 class _Splitter:
     def __init__(self, text: str, dialect: str):
         self.text = text
-        self.dialect = sql_family(dialect)
-        self.tokens = _TOKENS[self.dialect]
+        self.family = sql_family(dialect)
+        self.tokens = list(lexer.tokens(text, self.family))
         self.newlines = [i for i, ch in enumerate(text) if ch == "\n"]
         self.out: list[Statement] = []
 
     def line_of(self, pos: int) -> int:
         return bisect_right(self.newlines, pos - 1) + 1
 
-    def emit(self, start: int, end: int) -> None:
-        code = _LEADING[self.dialect].match(self.text, start, end).end()
-        sql = self.text[code:end].strip()
-        if sql:
-            self.out.append(Statement(sql, self.line_of(code), self.text[start:code].strip()))
+    def emit(self, start: int, code: int | None, end: int) -> None:
+        """The statement from offset ``start`` to ``end`` whose first code token is at ``code``."""
+        if code is not None:
+            sql = self.text[code:end].strip()
+            self.out.append(Statement(sql, self.line_of(code), self.text[start:code].strip(), self.family))
 
-    def opens_block(self, start: int, pos: int, end: int) -> bool:
-        """A BEGIN at ``pos`` opens a compound body (not a transaction BEGIN)."""
-        head = self.text[_LEADING[self.dialect].match(self.text, start).end():pos]
-        nxt = _NEXT_WORD.match(self.text, end)
-        following = nxt.group(1).upper() if nxt else ""
-        if self.dialect == "postgres":
+    def next_word(self, i: int) -> str:
+        """The word after token ``i`` (past whitespace), upper-cased; "" when a word does not follow."""
+        for token in self.tokens[i + 1:]:
+            if token.kind != lexer.SPACE:
+                return token.text.upper() if token.kind == lexer.WORD else ""
+        return ""
+
+    def opens_block(self, code: int, i: int) -> bool:
+        """The BEGIN at token ``i`` opens a compound body (not a transaction BEGIN)."""
+        following = self.next_word(i)
+        if self.family == "postgres":
             return following == "ATOMIC"
-        if not head.strip():
+        if code == self.tokens[i].start:
             return following == "NOT"  # MariaDB: BEGIN NOT ATOMIC ... END
-        return bool(_COMPOUND.match(head))
+        return bool(_COMPOUND.match(self.text, code, self.tokens[i].start))
 
     def run(self) -> list[Statement]:
-        text, start, pos, depth = self.text, 0, 0, 0
-        while True:
-            m = self.tokens.search(text, pos)
-            if m is None:
-                break
-            kind, pos = m.lastgroup, m.end()
-            if kind == "dollar":
-                close = text.find(m.group(0), pos)
-                pos = len(text) if close < 0 else close + len(m.group(0))
-            elif kind == "semi" and depth == 0:
-                self.emit(start, m.start())
-                start = pos
-            elif kind == "word":
-                depth = self.track_block(m, start, depth)
-                if m.group(0).upper() == "END":
-                    pos = self.skip_closer(pos)
-        self.emit(start, len(text))
+        start, code, depth, skip = 0, None, 0, False
+        for i, token in enumerate(self.tokens):
+            if token.kind in lexer.NOT_CODE and (code is not None or _before_code(token)):
+                continue
+            if token.text == ";" and depth == 0:
+                self.emit(start, code, token.start)
+                start, code = token.end, None
+                continue
+            if code is None:
+                code = token.start
+            if skip:  # the IF of END IF: no opener
+                skip = False
+            elif token.is_word("BEGIN", "END", "CASE"):
+                depth = self.track_block(token.text.upper(), code, i, depth)
+                skip = token.is_word("END") and self.next_word(i) in _CLOSERS
+        self.emit(start, code, len(self.text))
         return self.out
 
-    def track_block(self, m: re.Match, start: int, depth: int) -> int:
-        word = m.group(0).upper()
+    def track_block(self, word: str, code: int, i: int, depth: int) -> int:
         if word == "BEGIN":
-            if depth or self.opens_block(start, m.start(), m.end()):
+            if depth or self.opens_block(code, i):
                 return depth + 1
             return depth
         if not depth:
             return 0
         if word == "CASE":
             return depth + 1
-        nxt = _NEXT_WORD.match(self.text, m.end())
-        if nxt and nxt.group(1).upper() in _CLOSERS - {"CASE"}:
+        if self.next_word(i) in _CLOSERS - {"CASE"}:
             return depth  # END IF / END LOOP / END WHILE / END REPEAT
         return depth - 1
-
-    def skip_closer(self, pos: int) -> int:
-        """After END, step over IF/LOOP/WHILE/REPEAT/CASE so CASE is not counted as an opener."""
-        nxt = _NEXT_WORD.match(self.text, pos)
-        if nxt and nxt.group(1).upper() in _CLOSERS:
-            return nxt.end()
-        return pos
 
 
 def split(text: str, dialect: str) -> list[Statement]:

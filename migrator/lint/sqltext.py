@@ -1,8 +1,9 @@
 """Just enough SQL text handling for the lint rules.
 
-Statements come from :func:`migrator.split.split`; here they are *masked* (comments and
-string literals blanked to spaces, same length, newlines kept) so that keyword regexes
-never match inside a literal or a function body, and positions still map to lines.
+Statements come from :func:`migrator.split.split`; here they are *masked*
+(:func:`migrator.lexer.mask`: comments and string literals blanked, same length) so that
+keyword regexes never match inside a literal or a function body, and positions still map
+to lines.
 """
 
 from __future__ import annotations
@@ -10,55 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from migrator.dialects import sql_family
+from migrator import lexer
 from migrator.split import split
 
-_PART = r'(?:"(?:[^"]|"")+"|`(?:[^`]|``)+`|\[[^\]]+\]|[A-Za-z_][A-Za-z0-9_$]*)'
-IDENT = rf"{_PART}(?:\s*\.\s*{_PART})*"
-_PARTS = re.compile(_PART)
+IDENT = rf"{lexer.NAME}(?:\s*\.\s*{lexer.NAME})*"
+_PARTS = re.compile(lexer.NAME)
 FLAGS = re.IGNORECASE | re.DOTALL
-
-_TOKENS = {
-    "postgres": re.compile(r"""
-          (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
-        | (?P<string>(?<![A-Za-z0-9_])[Ee]'(?:[^'\\]|''|\\.)*(?:'|\Z)|'(?:[^']|'')*(?:'|\Z))
-        | (?P<quoted>"(?:[^"]|"")*(?:"|\Z))
-        | (?P<dollar>\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$)
-        """, re.VERBOSE | re.DOTALL),
-    "mysql": re.compile(r"""
-          (?P<comment>--[^\n]*|\#[^\n]*|/\*.*?(?:\*/|\Z))
-        | (?P<string>'(?:[^'\\]|''|\\.)*(?:'|\Z)|"(?:[^"\\]|""|\\.)*(?:"|\Z))
-        | (?P<quoted>`(?:[^`]|``)*(?:`|\Z))
-        """, re.VERBOSE | re.DOTALL),
-    "sqlite": re.compile(r"""
-          (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
-        | (?P<string>'(?:[^']|'')*(?:'|\Z))
-        | (?P<quoted>"(?:[^"]|"")*(?:"|\Z)|`(?:[^`]|``)*(?:`|\Z)|\[[^\]]*(?:\]|\Z))
-        """, re.VERBOSE | re.DOTALL),
-}
-
-
-def _blank(text: str) -> str:
-    return re.sub(r"[^\n]", " ", text)
-
-
-def mask(sql: str, fam: str) -> str:
-    """``sql`` with comments, string literals and dollar-quoted bodies blanked (same length)."""
-    tokens, out, pos = _TOKENS[fam], [], 0
-    while (m := tokens.search(sql, pos)) is not None:
-        end = m.end()
-        if m.lastgroup == "dollar":
-            close = sql.find(m.group(0), end)
-            end = len(sql) if close < 0 else close + len(m.group(0))
-        piece = sql[m.start():end]
-        if m.lastgroup == "string" and len(piece) >= 2:
-            piece = piece[0] + _blank(piece[1:-1]) + piece[-1]
-        elif m.lastgroup != "quoted":
-            piece = _blank(piece)
-        out += [sql[pos:m.start()], piece]
-        pos = end
-    out.append(sql[pos:])
-    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -73,17 +31,13 @@ class Stmt:
 
 
 def statements(text: str, dialect: str) -> list[Stmt]:
-    fam = sql_family(dialect)
-    return [Stmt(i, s.line, s.sql, mask(s.sql, fam)) for i, s in enumerate(split(text, dialect))]
+    return [Stmt(i, s.line, s.sql, lexer.mask(s.sql, s.family)) for i, s in enumerate(split(text, dialect))]
 
 
 def name(raw: str) -> str:
     """The last part of a possibly qualified, possibly quoted identifier, lower-cased."""
     parts = _PARTS.findall(raw)
-    last = parts[-1] if parts else raw
-    if last[:1] in '"`[':
-        last = last[1:-1]
-    return last.lower()
+    return lexer.unquote(parts[-1] if parts else raw)
 
 
 def qualified(raw: str) -> list[str]:

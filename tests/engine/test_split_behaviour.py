@@ -54,6 +54,10 @@ CASES = {
     # a dollar quote never closed runs to the end of the file (and the split ends)
     "unterminated dollar quote": ("postgres", "SELECT 1;\nSELECT $$never closed;\nSELECT 2;\n",
                                   ["SELECT 1", "SELECT $$never closed;\nSELECT 2;"]),
+    # a block comment never closed is sent, for the database to report; one closed is a comment
+    "unterminated block comment": ("postgres", "SELECT 1;\n/* never closed;\nSELECT 2;\n",
+                                   ["SELECT 1", "/* never closed;\nSELECT 2;"]),
+    "block comment closed at once": ("sqlite", "/*/ not yet */ SELECT 1;", ["SELECT 1"]),
     "unterminated tagged dollar quote": ("postgres", "SELECT 1;\nDO $body$ BEGIN; END;\n",
                                          ["SELECT 1", "DO $body$ BEGIN; END;"]),
 }
@@ -76,3 +80,16 @@ def test_line_of_a_statement_opening_with_a_parenthesis(dialect):
 def test_tabs_do_not_count_as_lines():
     text = "SELECT\t1;\n\tSELECT 2;\n\t\t\n\tSELECT\t3;\n"
     assert [s.line for s in split(text, "postgres")] == [1, 2, 4]
+
+
+@pytest.mark.parametrize("dialect, family", [("postgres", "postgres"), ("cockroach", "postgres"),
+                                             ("mysql", "mysql"), ("sqlite", "sqlite")])
+def test_a_statement_knows_the_sql_it_is_written_in(dialect, family):
+    assert [s.family for s in split("SELECT 1; SELECT 2", dialect)] == [family, family]
+
+
+def test_a_comment_between_begin_and_atomic_is_no_atomic_body():
+    """PostgreSQL: only BEGIN ATOMIC opens a body; BEGIN followed by anything else (here a
+    comment) is a transaction's BEGIN, and the semicolons after it end statements."""
+    text = "BEGIN /* ATOMIC */;\nSELECT 1;\nEND;"
+    assert [s.sql for s in split(text, "postgres")] == ["BEGIN /* ATOMIC */", "SELECT 1", "END"]
