@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# `make bench`: migrator against dbmate, alembic, yoyo and the floor (bench/README.md).
+# `make bench`: migrator, before and after a change, against dbmate, alembic and the floor
+# (bench/README.md).
 #
-#   bash bench/run.sh [--quick] [any option of bench/compare.py]
+#   bash bench/run.sh [--before REF | --no-before] [--backfill] [--quick] [any option of bench/compare.py]
+#
+# --before REF  the build to compare with: the migrator package at git commit REF (default
+#               afb3da8, the data layer before SQLAlchemy), exported with `git archive` into
+#               bench/.work and installed like ours into bench/.venv-before (kept while REF
+#               stays the same commit). The checkout is never touched.
+# --backfill    also run bench/backfill_bench.py (1,000,000 rows on PostgreSQL, a few minutes)
 #
 # The peers live in their own venv, bench/.venv (bench/requirements.txt): they are
 # benchmark-only dependencies, never the product's. "Ours" is this tree installed the
@@ -15,6 +22,20 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=bench/.venv
 REQ=bench/requirements.txt
+BEFORE_REF=afb3da8
+BACKFILL=0
+QUICK=0
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --before) BEFORE_REF=${2:?--before needs a git ref}; shift 2 ;;
+    --before=*) BEFORE_REF=${1#--before=}; shift ;;
+    --no-before) BEFORE_REF=; shift ;;
+    --backfill) BACKFILL=1; shift ;;
+    --quick) QUICK=1; args+=("$1"); shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
 
 if [ ! -x "$VENV/bin/python" ] || ! cmp -s "$REQ" "$VENV/.requirements"; then
   echo "bench: installing the peers into $VENV" >&2
@@ -35,36 +56,34 @@ if [ -z "${BENCH_MIGRATOR:-}" ]; then
   export BENCH_MIGRATOR="$PWD/$OURS/bin/migrator"
 fi
 
-status=0
-"$VENV/bin/python" bench/compare.py "$@" || status=$?
-
-# Scenario 3 (verify on 2,000 tables) is another engineer's script; run it when present.
-if [ -f bench/verify_bench.py ]; then
-  echo
-  echo "### 3. verify on a schema of 2,000 tables (bench/verify_bench.py)"
-  vpy=.venv/bin/python
-  [ -x "$vpy" ] || vpy="$VENV/bin/python"
-  vargs=()
-  for a in "$@"; do  # --quick: fewer runs there too, if it takes such an option
-    if [ "$a" = "--quick" ]; then
-      vhelp=$("$vpy" bench/verify_bench.py --help 2>/dev/null || true)
-      if grep -q -- --quick <<<"$vhelp"; then vargs+=(--quick)
-      elif grep -q -- --runs <<<"$vhelp"; then vargs+=(--runs 3)
-      fi
-    fi
-  done
-  # bytecode cached as compare.py does it (an installed package ships its .pyc)
-  env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX="$PWD/bench/.work/pycache" \
-    "$vpy" bench/verify_bench.py "${vargs[@]}" || status=$?
+# Before: the package as it was at BEFORE_REF, installed the same way.
+if [ -n "$BEFORE_REF" ]; then
+  sha=$(git rev-parse --verify --quiet "$BEFORE_REF^{commit}") || { echo "bench: no commit $BEFORE_REF" >&2; exit 2; }
+  BEFORE=bench/.venv-before
+  if [ "$(cat "$BEFORE/.commit" 2>/dev/null)" != "$sha" ]; then
+    echo "bench: installing migrator at ${sha:0:7} into $BEFORE (not editable)" >&2
+    src=bench/.work/before-src
+    rm -rf "$src" "$BEFORE"
+    mkdir -p "$src"
+    git archive "$sha" | tar -x -C "$src"
+    "$PYTHON" -m venv "$BEFORE"
+    "$BEFORE/bin/pip" install -q --disable-pip-version-check "./$src"
+    echo "$sha" >"$BEFORE/.commit"
+  fi
+  args+=(--before "$BEFORE/bin/migrator" --before-label "$(git rev-parse --short "$sha")")
 fi
-# Scenario 5: backfill vs one plain UPDATE, 1,000,000 rows on PostgreSQL (bench/backfill_bench.py).
-if [ -f bench/backfill_bench.py ]; then
+
+status=0
+"$VENV/bin/python" bench/compare.py "${args[@]}" || status=$?
+
+# Backfill vs one plain UPDATE, 1,000,000 rows on PostgreSQL: on request (it takes minutes).
+if [ "$BACKFILL" = 1 ]; then
   echo
-  echo "### 5. backfill vs one plain UPDATE, 1,000,000 rows on PostgreSQL (bench/backfill_bench.py)"
+  echo "### Backfill vs one plain UPDATE, 1,000,000 rows on PostgreSQL (bench/backfill_bench.py)"
   bpy=.venv/bin/python
   [ -x "$bpy" ] || bpy="$VENV/bin/python"
   bargs=()
-  for a in "$@"; do [ "$a" = "--quick" ] && bargs+=(--repeat 1); done
+  [ "$QUICK" = 1 ] && bargs+=(--repeat 1)
   "$bpy" bench/backfill_bench.py "${bargs[@]}" || status=$?
 fi
 exit $status

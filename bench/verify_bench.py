@@ -192,7 +192,7 @@ def bench_dialect(dialect: str, tables: int, per: int, runs: int, profile: bool,
         try:
             runner = Runner(db, service)
             rows = runner.rows()
-            objects = sum(len(r.created) for r in rows.values())
+            recorded = sum(len(r.created) for r in rows.values())
             live = catalog.live_objects(rows.values())
             names = {objects.relation_of(o) for o in live}
             reused_samples = timed(lambda: catalog.check(db, rows.values()), 12)[-5:]
@@ -211,7 +211,7 @@ def bench_dialect(dialect: str, tables: int, per: int, runs: int, profile: bool,
             db.close()
         return {
             "dialect": dialect, "tables": tables, "migrations": tables // per,
-            "recorded_objects": objects, "apply_s": round(apply_s, 2),
+            "recorded_objects": recorded, "apply_s": round(apply_s, 2),
             "verify_cli": summary(verify_samples), "floor_cli": summary(floor_samples),
             "check": summary(check_samples), "check_reused": summary(reused_samples),
             "rows": summary(rows_samples), "snapshot": summary(snapshot_samples),

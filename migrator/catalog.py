@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from migrator import lexer
+from migrator.lexer import Kind
 from migrator.objects import Scan, relation_of
 from migrator.split import Statement
 
@@ -33,8 +34,8 @@ def _code(statement: Statement, bodies: bool = False) -> str:
 def _identifier(token: lexer.Token) -> str | None:
     """The name a token stands for when it is an identifier: a bare word or a quoted one (on
     MySQL a double-quoted string too: with ANSI_QUOTES it is an identifier)."""
-    if token.kind in (lexer.WORD, lexer.QUOTED) or (token.kind == lexer.STRING and token.text[0] == '"'):
-        return lexer.unquote(token.text)
+    if token.kind in (Kind.WORD, Kind.QUOTED) or (token.kind == Kind.STRING and token.text[0] == '"'):
+        return lexer.unquote(token.text) or None
     return None
 
 
@@ -43,7 +44,7 @@ def _code_tokens(sql: str, family: str, bodies: bool) -> list[lexer.Token]:
     out = []
     for token in lexer.code(sql, family):
         out.append(token)
-        if bodies and token.kind == lexer.DOLLAR:
+        if bodies and token.kind == Kind.DOLLAR:
             out += _code_tokens(lexer.dollar_body(token), family, bodies)
     return out
 
@@ -113,7 +114,7 @@ class _Relations:
 
     def run(self) -> None:
         for i, token in enumerate(self.tokens):
-            word = token.text.lower() if token.kind == lexer.WORD else None
+            word = token.text.lower() if token.kind == Kind.WORD else None
             if self.options:
                 self.options += (token.text == "(") - (token.text == ")")
             elif not (self.in_place(i, token, word) or self.in_list(token, word)):

@@ -17,7 +17,8 @@ from migrator import __version__, commands, log
 from migrator.config import build_config, is_secret_param
 from migrator.dialects import DIALECTS
 from migrator.errors import ExitStatus, MigratorError
-from migrator.execute import install_signal_handlers
+from migrator.dialects.base import driver_error
+from migrator.execute import DATABASE_ERRORS, install_signal_handlers
 
 EPILOG = """\
 exit codes:
@@ -261,11 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         log.operator("Error: interrupted")
         return int(ExitStatus.FAILED)
-    except Exception as exc:  # a driver error outside a migration, or a bug: one line, no traceback
-        from migrator.execute import is_driver_error
-
-        kind = "database error" if is_driver_error(exc) else f"internal error ({type(exc).__name__})"
-        log.operator(f"Error: {kind}: {log.redact(str(exc).strip().splitlines()[0] if str(exc).strip() else '')}")
+    except Exception as exc:  # a database error outside a migration, or a bug: one line, no traceback
+        kind = "database error" if isinstance(exc, DATABASE_ERRORS) else f"internal error ({type(exc).__name__})"
+        text = str(driver_error(exc)).strip()  # the driver's own message, not SQLAlchemy's wrapper
+        log.operator(f"Error: {kind}: {log.redact(text.splitlines()[0] if text else '')}")
         if args.log_level == "debug":
             import traceback
 

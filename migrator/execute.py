@@ -15,6 +15,8 @@ import signal
 import threading
 import time
 
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
+
 from migrator import log
 from migrator.errors import Interrupted, LockContention, MigrationFailed
 
@@ -30,8 +32,10 @@ _CREATE_CONCURRENTLY = (r"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF
                         r"(\"(?:[^\"]|\"\")+\"|[A-Za-z_][A-Za-z0-9_$]*)\s+ON\b")
 
 
-def is_driver_error(exc: BaseException) -> bool:
-    return type(exc).__module__.split(".")[0] in ("psycopg", "pymysql", "sqlite3")
+# What the database or its driver raised (SQLAlchemy's DBAPIError; the driver's own error is
+# its ``orig``), or the use of a connection that such an error left invalid (lost):
+# failures of the database, not of the migrator
+DATABASE_ERRORS = (DBAPIError, PendingRollbackError)
 
 
 def snippet(sql: str) -> str:
@@ -136,7 +140,7 @@ class Running:
         try:
             self.db.cancel()
         except Exception as exc:  # the connection may be closing: the process is stopping anyway
-            log.get().debug("MIGRATION_CANCEL_FAILED", version=self.version, error=str(exc),
+            log.get().debug("MIGRATION_CANCEL_FAILED", version=self.version, error=self.db.describe_error(exc),
                             message="could not cancel the running statement: the interruption waits for it")
 
 
@@ -239,8 +243,8 @@ class Executor:
         IMMEDIATE), so a busy database is lock contention like any other, retried."""
         try:
             self.db.begin()
-        except Exception as exc:
-            if not (is_driver_error(exc) and self.db.is_lock_timeout(exc)):
+        except DBAPIError as exc:
+            if not self.db.is_lock_timeout(exc):
                 raise
             error = LockContention(
                 f"migration {m.version} failed: its transaction could not start: {self.db.describe_error(exc)}",
@@ -284,9 +288,7 @@ class Executor:
             finally:
                 if concurrently:
                     self.db.run_script_statement(self.db.ddl_lock_statements()[0])
-        except Exception as exc:
-            if not is_driver_error(exc):
-                raise
+        except DATABASE_ERRORS as exc:
             _State.running = None
             if watch:
                 watch.stop()

@@ -16,21 +16,27 @@ A string, identifier or comment left open runs to the end of the text.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-# token kinds
-SPACE = "space"
-COMMENT = "comment"
-STRING = "string"  # a string literal, quotes (and an E prefix) included
-DOLLAR = "dollar"  # a PostgreSQL dollar-quoted string, both tags included
-QUOTED = "quoted"  # a quoted identifier, quotes included
-WORD = "word"  # a keyword or a bare identifier
-NUMBER = "number"
-PUNCT = "punct"  # any other single character: ; , . ( ) : = ...
 
-NOT_CODE = frozenset({SPACE, COMMENT})
+
+class Kind(enum.Enum):
+    """What a token is; the value is its group's name in the patterns below."""
+
+    SPACE = "space"
+    COMMENT = "comment"
+    STRING = "string"  # a string literal, quotes (and an E prefix) included
+    DOLLAR = "dollar"  # a PostgreSQL dollar-quoted string, both tags included
+    QUOTED = "quoted"  # a quoted identifier, quotes included
+    WORD = "word"  # a keyword or a bare identifier
+    NUMBER = "number"
+    PUNCT = "punct"  # any other single character: ; , . ( ) : = ...
+
+
+NOT_CODE = frozenset({Kind.SPACE, Kind.COMMENT})
 
 _SPACE = r"(?P<space>\s+)"
 _COMMENT = r"(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))"
@@ -67,7 +73,7 @@ NAME = r'(?:"(?:[^"]|"")+"|`(?:[^`]|``)+`|\[[^\]]+\]|[^\W\d][\w$]*)'
 
 @dataclass(frozen=True)
 class Token:
-    kind: str
+    kind: Kind
     text: str
     start: int  # offset of the token in the text
 
@@ -77,18 +83,19 @@ class Token:
 
     def is_word(self, *words: str) -> bool:
         """A bare word, one of ``words`` (given in upper case) when any are given."""
-        return self.kind == WORD and (not words or self.text.upper() in words)
+        return self.kind == Kind.WORD and (not words or self.text.upper() in words)
 
 
 def tokens(text: str, family: str) -> Iterator[Token]:
     """The tokens of ``text`` in the SQL of ``family`` (postgres, mysql or sqlite)."""
     pattern, pos = _PATTERNS[family], 0
-    while pos < len(text):
-        m = pattern.match(text, pos)
-        kind, end = m.lastgroup, m.end()
-        if kind == DOLLAR:
-            close = text.find(m.group(), end)
-            end = len(text) if close < 0 else close + len(m.group())
+    while (m := pattern.match(text, pos)) is not None:
+        kind, end = Kind(m.lastgroup), m.end()
+        if kind == Kind.DOLLAR:
+            try:
+                end = text.index(m.group(), end) + len(m.group())
+            except ValueError:  # left open: it runs to the end
+                end = len(text)
         yield Token(kind, text[pos:end], pos)
         pos = end
 
@@ -101,16 +108,17 @@ def code(text: str, family: str) -> list[Token]:
 def dollar_body(token: Token) -> str:
     """What a dollar-quoted string holds, between its tags."""
     tag = token.text[:token.text.index("$", 1) + 1]
-    body = token.text[len(tag):]
-    return body[:-len(tag)] if body.endswith(tag) and len(body) >= len(tag) else body
+    return token.text[len(tag):].removesuffix(tag)
+
+
+_CLOSING = {'"': '"', "`": "`", "[": "]"}
 
 
 def unquote(name: str) -> str:
     """An identifier as the database knows it (quotes removed, doubled quotes undone), lower-cased."""
-    if name[:1] in ('"', "`") and len(name) >= 2 and name[-1] == name[0]:
-        name = name[1:-1].replace(name[0] * 2, name[0])
-    elif name[:1] == "[" and name[-1:] == "]":
-        name = name[1:-1]
+    closing = _CLOSING.get(name[:1])
+    if closing is not None:
+        name = name[1:].removesuffix(closing).replace(closing * 2, closing)
     return name.lower()
 
 
@@ -125,17 +133,16 @@ def mask(text: str, family: str, bodies: bool = False) -> str:
     dollar-quoted body is kept (masked in turn): a DO block's or a routine's statements."""
     out = []
     for t in tokens(text, family):
-        if t.kind == COMMENT:
+        if t.kind == Kind.COMMENT:
             out.append(_blank(t.text))
-        elif t.kind == STRING and len(t.text) >= 2:
-            out.append(t.text[0] + _blank(t.text[1:-1]) + t.text[-1])
-        elif t.kind == DOLLAR:
-            if bodies:
-                body = dollar_body(t)
-                tag = t.text.index("$", 1) + 1
-                out.append(" " * tag + mask(body, family, bodies) + " " * (len(t.text) - tag - len(body)))
-            else:
-                out.append(_blank(t.text))
+        elif t.kind == Kind.STRING:
+            out.append(t.text[0] + _blank(t.text[1:-1]) + t.text[-1] if len(t.text) > 1 else " ")
+        elif t.kind == Kind.DOLLAR and bodies:
+            tag = t.text.index("$", 1) + 1
+            body = dollar_body(t)
+            out.append(" " * tag + mask(body, family, bodies) + " " * (len(t.text) - tag - len(body)))
+        elif t.kind == Kind.DOLLAR:
+            out.append(_blank(t.text))
         else:
-            out.append(_blank(t.text) if t.kind == STRING else t.text)
+            out.append(t.text)
     return "".join(out)

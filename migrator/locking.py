@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-from migrator.execute import is_driver_error
+from migrator.execute import DATABASE_ERRORS
 
 
 class Lock(Protocol):
@@ -36,7 +36,5 @@ def held(lock: Lock, log) -> Iterator:
     finally:
         try:
             lock.release()
-        except Exception as exc:
-            if not is_driver_error(exc):
-                raise
+        except DATABASE_ERRORS as exc:
             log.warning(lock.release_failed_event, **lock.release_failed(exc))

@@ -11,7 +11,7 @@ import time
 
 from migrator import catalog, log
 from migrator.errors import ChecksumMismatch, DesyncError, DirtyError, MigrationFailed, UsageError
-from migrator.execute import Executor, is_driver_error
+from migrator.execute import DATABASE_ERRORS, Executor
 from migrator.locking import held
 from migrator.objects import relation_of
 from migrator.source import Migration, Service
@@ -44,7 +44,7 @@ class MigrationLock:
         self.db.unlock(self.key)
 
     def release_failed(self, exc: BaseException) -> dict:
-        return dict(error=str(exc), message="could not release the migration lock")
+        return dict(error=self.db.describe_error(exc), message="could not release the migration lock")
 
 
 class Runner:
@@ -271,10 +271,8 @@ class Runner:
         try:
             self.tracker.event(error.event, m.version, name=m.name, error=error.message,
                                action=action, dirty=dirty, **error.fields)
-        except Exception as exc:
-            if not is_driver_error(exc):
-                raise
-            self.log.warning("MIGRATION_EVENT_NOT_RECORDED", error=str(exc),
+        except DATABASE_ERRORS as exc:
+            self.log.warning("MIGRATION_EVENT_NOT_RECORDED", error=self.db.describe_error(exc),
                              message="could not record the failure event")
         if dirty:
             error.hint = (f"the database is now dirty at version {m.version}: inspect the schema, complete "
@@ -307,8 +305,8 @@ class Runner:
                 change = self._change(statements, names, scope, before, far)
                 ms = int((time.monotonic() - started) * 1000)
                 self.db.batch([
-                    self.tracker.insert_sql(m, dirty=False, created=change.created,
-                                            dropped=change.dropped, execution_ms=ms),
+                    self.tracker.insert_statement(m, dirty=False, created=change.created,
+                                                  dropped=change.dropped, execution_ms=ms),
                     self._applied_event(m, ms, change)], commit=True)
             except BaseException as exc:
                 self.model.reset()  # a failed after-snapshot or COMMIT: trust the catalog again
@@ -329,8 +327,8 @@ class Runner:
             ms = int((time.monotonic() - started) * 1000)
             try:
                 self.db.batch([
-                    self.tracker.mark_clean_sql(m.version, created=change.created, dropped=change.dropped,
-                                                execution_ms=ms),
+                    self.tracker.mark_clean_statement(m.version, created=change.created,
+                                                      dropped=change.dropped, execution_ms=ms),
                     self._applied_event(m, ms, change)], begin=True, commit=True)
             except BaseException as exc:
                 self.db.rollback_after(exc)
@@ -358,7 +356,7 @@ class Runner:
         return change
 
     def _applied_event(self, m: Migration, ms: int, change: catalog.Change):
-        return self.tracker.event_sql("MIGRATION_APPLIED", m.version, name=m.name, execution_ms=ms,
+        return self.tracker.event_statement("MIGRATION_APPLIED", m.version, name=m.name, execution_ms=ms,
                                       created=sorted(change.created), dropped=sorted(change.dropped))
 
     def revert(self, m: Migration) -> int:

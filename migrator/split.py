@@ -13,6 +13,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from migrator import lexer
+from migrator.lexer import Kind
 from migrator.dialects import sql_family
 
 _COMPOUND = re.compile(
@@ -26,7 +27,7 @@ _CLOSERS = {"IF", "LOOP", "WHILE", "REPEAT", "CASE"}
 def _before_code(token: lexer.Token) -> bool:
     """Whitespace or a comment that ends: what may stand before a statement's code. A block
     comment left open is code, sent for the database to report."""
-    if token.kind == lexer.COMMENT and token.text.startswith("/*"):
+    if token.kind == Kind.COMMENT and token.text.startswith("/*"):
         return len(token.text) >= 4 and token.text.endswith("*/")
     return token.kind in lexer.NOT_CODE
 
@@ -63,8 +64,8 @@ class _Splitter:
     def next_word(self, i: int) -> str:
         """The word after token ``i`` (past whitespace), upper-cased; "" when a word does not follow."""
         for token in self.tokens[i + 1:]:
-            if token.kind != lexer.SPACE:
-                return token.text.upper() if token.kind == lexer.WORD else ""
+            if token.kind != Kind.SPACE:
+                return token.text.upper() if token.kind == Kind.WORD else ""
         return ""
 
     def opens_block(self, code: int, i: int) -> bool:
@@ -72,9 +73,10 @@ class _Splitter:
         following = self.next_word(i)
         if self.family == "postgres":
             return following == "ATOMIC"
-        if code == self.tokens[i].start:
+        head = self.text[code:self.tokens[i].start]
+        if not head:
             return following == "NOT"  # MariaDB: BEGIN NOT ATOMIC ... END
-        return bool(_COMPOUND.match(self.text, code, self.tokens[i].start))
+        return bool(_COMPOUND.match(head))
 
     def run(self) -> list[Statement]:
         start, code, depth, skip = 0, None, 0, False

@@ -1,5 +1,5 @@
 """The per-service tables: tracking (``<prefix>_migrations``) and events
-(``<prefix>_migration_events``). Query strings only; the engine decides when."""
+(``<prefix>_migration_events``). Statements only; the engine decides when."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
 
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.sql.dml import Insert, Update
+
 from migrator.errors import UsageError
 from migrator.source import Migration, Service
+from migrator.tables import own_tables
 
 OWNER_EVENT = "MIGRATION_TRACKING_OWNER"  # detail {"service": name}: whose tables these are
 
@@ -59,8 +63,10 @@ class Tracker:
     def __init__(self, db, service: Service):
         self.db = db
         self.service = service
-        self.table = db.quote(service.tracking_table)
-        self.events = db.quote(service.events_table)
+        tables = own_tables(service.table_prefix)
+        self.metadata = tables.metadata
+        self.table = tables.migrations
+        self.events = tables.events
 
     def exists(self) -> bool:
         return self.db.table_exists(self.service.tracking_table)
@@ -68,97 +74,73 @@ class Tracker:
     def ensure(self) -> None:
         """Create the tracking and events tables where missing: only then is CREATE needed, so a
         user without it can run an `up` that has nothing to do."""
-        names = (self.service.tracking_table, self.service.events_table)
-        found = self.db.snapshot(names, kinds=("table",))
-        missing = [n for n in names if f"table:{n.lower()}" not in found]
-        t = self.db.types
-        if self.service.tracking_table in missing:
-            self.db.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} ("
-                f"version {t['bigint']} NOT NULL PRIMARY KEY, name {t['name']} NOT NULL, "
-                f"checksum {t['checksum']} NOT NULL, applied_at {t['timestamp']} NOT NULL, "
-                f"execution_ms {t['bigint']} NOT NULL DEFAULT 0, dirty {t['bool']} NOT NULL DEFAULT FALSE, "
-                f"forced {t['bool']} NOT NULL DEFAULT FALSE, objects_created {t['text']}, "
-                f"objects_dropped {t['text']})"
-            )
-        if self.service.events_table in missing:
-            self.db.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.events} ("
-                f"id {t['serial_pk']}, event {t['name']} NOT NULL, version {t['bigint']}, "
-                f"created_at {t['timestamp']} NOT NULL, detail {t['text']} NOT NULL)"
-            )
+        self.metadata.create_all(self.db.conn, tables=[self.table, self.events], checkfirst=True)
 
     def rows(self) -> dict[int, AppliedRow]:
         if not self.exists():
             return {}
         out = {}
         canonical = self.db.canonical_objects
-        for r in self.db.query(
-            f"SELECT version, name, checksum, applied_at, execution_ms, dirty, forced, "
-            f"objects_created, objects_dropped FROM {self.table} ORDER BY version"
-        ):
+        t = self.table
+        for r in self.db.run(select(t.c.version, t.c.name, t.c.checksum, t.c.applied_at, t.c.execution_ms,
+                                    t.c.dirty, t.c.forced, t.c.objects_created, t.c.objects_dropped)
+                             .order_by(t.c.version)):
             out[int(r[0])] = AppliedRow(int(r[0]), r[1], r[2], iso(r[3]), int(r[4] or 0), bool(r[5]), bool(r[6]),
                                         canonical(json.loads(r[7] or "[]")), canonical(json.loads(r[8] or "[]")))
         return out
 
     def insert(self, m: Migration, *, dirty: bool, forced: bool = False, created=(), dropped=(),
                execution_ms: int = 0) -> None:
-        self.db.execute(*self.insert_sql(m, dirty=dirty, forced=forced, created=created, dropped=dropped,
-                                         execution_ms=execution_ms))
+        self.db.run(self.insert_statement(m, dirty=dirty, forced=forced, created=created, dropped=dropped,
+                                          execution_ms=execution_ms))
 
-    def insert_sql(self, m: Migration, *, dirty: bool, forced: bool = False, created=(), dropped=(),
-                   execution_ms: int = 0) -> tuple[str, tuple]:
-        return (
-            f"INSERT INTO {self.table} (version, name, checksum, applied_at, execution_ms, dirty, forced, "
-            f"objects_created, objects_dropped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (m.version, m.name, m.checksum, self.db.db_time(utcnow()), execution_ms, dirty, forced,
-             json.dumps(sorted(created)), json.dumps(sorted(dropped))),
-        )
+    def insert_statement(self, m: Migration, *, dirty: bool, forced: bool = False, created=(), dropped=(),
+                         execution_ms: int = 0) -> Insert:
+        return insert(self.table).values(
+            version=m.version, name=m.name, checksum=m.checksum, applied_at=utcnow(), execution_ms=execution_ms,
+            dirty=dirty, forced=forced, objects_created=json.dumps(sorted(created)),
+            objects_dropped=json.dumps(sorted(dropped)))
 
     def mark_clean(self, version: int, *, created=(), dropped=(), execution_ms: int = 0) -> None:
-        self.db.execute(*self.mark_clean_sql(version, created=created, dropped=dropped,
-                                             execution_ms=execution_ms))
+        self.db.run(self.mark_clean_statement(version, created=created, dropped=dropped,
+                                              execution_ms=execution_ms))
 
-    def mark_clean_sql(self, version: int, *, created=(), dropped=(), execution_ms: int = 0):
-        return (
-            f"UPDATE {self.table} SET dirty = ?, applied_at = ?, execution_ms = ?, objects_created = ?, "
-            f"objects_dropped = ? WHERE version = ?",
-            (False, self.db.db_time(utcnow()), execution_ms, json.dumps(sorted(created)),
-             json.dumps(sorted(dropped)), version),
-        )
+    def mark_clean_statement(self, version: int, *, created=(), dropped=(), execution_ms: int = 0) -> Update:
+        return self._update(version, dirty=False, applied_at=utcnow(), execution_ms=execution_ms,
+                            objects_created=json.dumps(sorted(created)), objects_dropped=json.dumps(sorted(dropped)))
+
+    def _update(self, version: int, **values) -> Update:
+        return update(self.table).where(self.table.c.version == version).values(**values)
 
     def set_dropped(self, version: int, dropped) -> None:
-        self.db.execute(f"UPDATE {self.table} SET objects_dropped = ? WHERE version = ?",
-                        (json.dumps(sorted(dropped)), version))
+        self.db.run(self._update(version, objects_dropped=json.dumps(sorted(dropped))))
 
     def set_checksum(self, version: int, checksum: str) -> None:
-        self.db.execute(f"UPDATE {self.table} SET checksum = ? WHERE version = ?", (checksum, version))
+        self.db.run(self._update(version, checksum=checksum))
 
     def set_dirty(self, version: int, dirty: bool) -> None:
-        self.db.execute(f"UPDATE {self.table} SET dirty = ? WHERE version = ?", (dirty, version))
+        self.db.run(self._update(version, dirty=dirty))
 
     def delete(self, versions) -> None:
         for version in versions:
-            self.db.execute(f"DELETE FROM {self.table} WHERE version = ?", (version,))
+            self.db.run(delete(self.table).where(self.table.c.version == version))
 
     def delete_above(self, version: int) -> None:
-        self.db.execute(f"DELETE FROM {self.table} WHERE version > ?", (version,))
+        self.db.run(delete(self.table).where(self.table.c.version > version))
 
     def event(self, event: str, version: int | None = None, **detail) -> None:
-        self.db.execute(*self.event_sql(event, version, **detail))
+        self.db.run(self.event_statement(event, version, **detail))
 
-    def event_sql(self, event: str, version: int | None = None, **detail) -> tuple[str, tuple]:
+    def event_statement(self, event: str, version: int | None = None, **detail) -> Insert:
         detail.setdefault("host", hostname())
         detail.setdefault("pid", os.getpid())
-        return (
-            f"INSERT INTO {self.events} (event, version, created_at, detail) VALUES (?, ?, ?, ?)",
-            (event, version, self.db.db_time(utcnow()), json.dumps(detail, sort_keys=True, default=str)),
-        )
+        return insert(self.events).values(event=event, version=version, created_at=utcnow(),
+                                          detail=json.dumps(detail, sort_keys=True, default=str))
 
     def list_events(self, limit: int = 1000) -> list[tuple]:
-        return self.db.query(
-            f"SELECT id, event, version, created_at, detail FROM {self.events} ORDER BY id DESC LIMIT {int(limit)}"
-        )
+        e = self.events
+        return [tuple(r) for r in self.db.run(select(e.c.id, e.c.event, e.c.version, e.c.created_at, e.c.detail)
+                                              .order_by(e.c.id.desc()).limit(limit))]
 
     # -- owner: the service whose rows these are (two services must never share them) --------
     def owner(self) -> str | None:
@@ -166,9 +148,9 @@ class Tracker:
         no tables yet, or tables of an earlier release that recorded no owner."""
         if not self.db.table_exists(self.service.events_table):
             return None
-        found = self.db.query(f"SELECT detail FROM {self.events} WHERE event = ? ORDER BY id LIMIT 1",
-                              (OWNER_EVENT,))
-        return json.loads(found[0][0]).get("service") if found else None
+        e = self.events
+        found = self.db.run(select(e.c.detail).where(e.c.event == OWNER_EVENT).order_by(e.c.id).limit(1)).first()
+        return json.loads(found[0]).get("service") if found else None
 
     def check_owner(self) -> str | None:
         """The recorded owner; refuses (exit 2) tables that another service owns, one that

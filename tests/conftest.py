@@ -68,7 +68,8 @@ class TestDB:
 
         return open_database(parse_dsn(self.dsn))
 
-    def query(self, sql: str, params=()):
+    def query(self, sql: str, params: dict | None = None):
+        """Rows of ``sql`` (``:name`` parameters, as SQLAlchemy's text() takes them)."""
         db = self.connect()
         try:
             return db.query(sql, params)

@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrator import lexer
 from migrator.dialects import DIALECTS, files_dialects, sql_family
 from migrator.errors import UsageError
+from migrator.lexer import Kind
 from migrator.source import Service, read_toml
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -21,36 +23,6 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 KEYS = {"requires", "table", "key", "batch_size", "pause_ms", "description", "sql"}
 REQUIRED = ("requires", "table", "key", "batch_size", "sql")
 STATUSES = ("pending", "running", "paused", "completed", "failed")
-
-_COMMON = r"""
-  (?P<line>--[^\n]*)
-| (?P<block>/\*.*?(?:\*/|\Z))
-| (?P<param>(?<![:\w]):(?:lo|hi)(?!\w))
-| (?P<semi>;)
-| (?P<qmark>\?)
-"""
-_LITERALS = {
-    "postgres": r"""
-| (?P<estr>(?<!\w)[Ee]'(?:[^'\\]|''|\\.)*(?:'|\Z))
-| (?P<str>'(?:[^']|'')*(?:'|\Z))
-| (?P<ident>"(?:[^"]|"")*(?:"|\Z))
-| (?P<dollar>\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$)
-""",
-    "mysql": r"""
-| (?P<hash>\#[^\n]*)
-| (?P<str>'(?:[^'\\]|''|\\.)*(?:'|\Z))
-| (?P<dq>"(?:[^"\\]|""|\\.)*(?:"|\Z))
-| (?P<bt>`(?:[^`]|``)*(?:`|\Z))
-""",
-    "sqlite": r"""
-| (?P<str>'(?:[^']|'')*(?:'|\Z))
-| (?P<ident>"(?:[^"]|"")*(?:"|\Z))
-| (?P<bt>`(?:[^`]|``)*(?:`|\Z))
-| (?P<br>\[[^\]]*(?:\]|\Z))
-""",
-}
-_TOKENS = {d: re.compile(_COMMON + _LITERALS[d], re.VERBOSE | re.DOTALL) for d in _LITERALS}
-
 
 @dataclass(frozen=True)
 class BoundSql:
@@ -69,26 +41,23 @@ def bind_sql(sql: str, dialect: str, placeholder: str = "?") -> BoundSql:
     With ``%s`` drivers (psycopg, PyMySQL) a literal ``%`` is doubled. Raises
     ValueError when the text is not exactly one statement or lacks ``:lo``/``:hi``.
     """
-    key = sql_family(dialect)
+    family = sql_family(dialect)
     escape = (lambda s: s.replace("%", "%%")) if placeholder == "%s" else (lambda s: s)
-    out, order, pos, last, end_of_sql = [], [], 0, 0, len(sql)
-    while (m := _TOKENS[key].search(sql, pos)) is not None:
-        kind, pos = m.lastgroup, m.end()
-        if kind == "dollar":
-            close = sql.find(m.group(0), pos)
-            pos = len(sql) if close < 0 else close + len(m.group(0))
-        elif kind == "param":
-            out += [escape(sql[last:m.start()]), placeholder]
-            order.append(m.group(0)[1:])
-            last = pos
-        elif kind == "semi":
-            if _code_after(sql, pos, key):
+    tokens = list(lexer.tokens(sql, family))
+    out: list[str] = []
+    order: list[str] = []
+    for i, token in enumerate(tokens):
+        if token.text == ";":
+            if any(t.kind not in lexer.NOT_CODE and t.text != ";" for t in tokens[i + 1:]):
                 raise ValueError("must be exactly one statement (found a ';' followed by more SQL)")
-            end_of_sql = m.start()
             break
-        elif kind == "qmark" and key == "sqlite":
+        if token.text == "?" and family == "sqlite":
             raise ValueError("'?' placeholders are not allowed: write :lo and :hi")
-    out.append(escape(sql[last:end_of_sql]))
+        if _parameter(tokens, i):
+            out[-1] = placeholder  # in place of the colon
+            order.append(token.text)
+        else:
+            out.append(escape(token.text))
     missing = [f":{n}" for n in ("lo", "hi") if n not in order]
     if missing:
         raise ValueError(f"must use {' and '.join(missing)} "
@@ -96,10 +65,12 @@ def bind_sql(sql: str, dialect: str, placeholder: str = "?") -> BoundSql:
     return BoundSql("".join(out).strip(), tuple(order))
 
 
-def _code_after(sql: str, pos: int, key: str) -> bool:
-    rest = re.sub(r"--[^\n]*|/\*.*?(?:\*/|\Z)" + (r"|\#[^\n]*" if key == "mysql" else ""), "", sql[pos:],
-                  flags=re.DOTALL)
-    return bool(rest.strip(" \t\r\n;"))
+def _parameter(tokens: list[lexer.Token], i: int) -> bool:
+    """Token ``i`` is the name of a ``:lo`` or ``:hi``: a colon before it, and before that
+    neither a colon (``x::hi`` is a cast) nor a word or number it would belong to."""
+    if tokens[i].kind != Kind.WORD or tokens[i].text not in ("lo", "hi") or i < 1 or tokens[i - 1].text != ":":
+        return False
+    return i < 2 or not (tokens[i - 2].text == ":" or tokens[i - 2].kind in (Kind.WORD, Kind.NUMBER))
 
 
 @dataclass(frozen=True)

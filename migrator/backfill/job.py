@@ -58,11 +58,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy.exc import DBAPIError
+
 from migrator.backfill.declaration import Backfill, bind_sql
 from migrator.backfill.store import Checkpoint, Checkpoints
 from migrator.dialects import sql_family
+from migrator.dialects.base import driver_error
+from migrator.dialects.mysql import errno
+from migrator.dialects.sqlite import is_busy
 from migrator.errors import Interrupted, LockTimeout, MigratorError, UsageError
-from migrator.execute import is_driver_error
+from migrator.execute import DATABASE_ERRORS
 from migrator.locking import held
 from migrator.tracking import utcnow
 
@@ -85,9 +90,9 @@ LEASE_POLL_SECONDS = 1.0  # a waiting runner looks at the lease this often
 
 
 _ESTIMATES = {
-    "postgres": "SELECT reltuples FROM pg_class WHERE oid = to_regclass(?)",
+    "postgres": "SELECT reltuples FROM pg_class WHERE oid = to_regclass(:name)",
     "mysql": "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
-             "AND TABLE_NAME = ?",
+             "AND TABLE_NAME = :name",
 }
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock_not_available
 _TRANSIENT_MYSQL = {1205, 1213}  # lock wait timeout, deadlock
@@ -99,25 +104,16 @@ _STATEMENT_TIMEOUT = {  # (set, reset) for the batch guard; SQLite has none (one
 }
 
 
-def _mysql_code(exc: BaseException) -> int | None:
-    args = getattr(exc, "args", ())
-    if type(exc).__module__.startswith("pymysql") and args and isinstance(args[0], int):
-        return args[0]
-    return None
-
-
 def is_timeout(exc: BaseException) -> bool:
     """The batch guard cancelled a statement that ran too long."""
-    return getattr(exc, "sqlstate", None) in _TIMEOUT_SQLSTATES or _mysql_code(exc) in _TIMEOUT_MYSQL
+    return getattr(driver_error(exc), "sqlstate", None) in _TIMEOUT_SQLSTATES or errno(exc) in _TIMEOUT_MYSQL
 
 
 def is_transient(exc: BaseException) -> bool:
     """A lock or serialization conflict worth retrying with a smaller batch."""
-    if getattr(exc, "sqlstate", None) in _TRANSIENT_SQLSTATES or _mysql_code(exc) in _TRANSIENT_MYSQL:
+    if getattr(driver_error(exc), "sqlstate", None) in _TRANSIENT_SQLSTATES or errno(exc) in _TRANSIENT_MYSQL:
         return True
-    if is_timeout(exc):
-        return True
-    return type(exc).__module__ == "sqlite3" and ("locked" in str(exc) or "busy" in str(exc))
+    return is_timeout(exc) or is_busy(exc)
 
 
 def next_batch_size(size: int, seconds: float, cap: int) -> int:
@@ -297,7 +293,8 @@ class BackfillJob:
         self.tracker = runner.tracker
         self.store = Checkpoints(runner.db, runner.service)
         dialect = runner.db.files_dialect
-        self.sql = bind_sql(bf.statement(dialect), dialect, runner.db.placeholder)
+        qmark = runner.db.conn.dialect.paramstyle == "qmark"  # sqlite3; psycopg and PyMySQL take %s
+        self.sql = bind_sql(bf.statement(dialect), dialect, "?" if qmark else "%s")
         self.t, self.k = runner.db.quote(bf.table), runner.db.quote(bf.key)
         self.log = runner.log.bind(backfill=bf.name)
         self.size = min(bf.batch_size, START_BATCH)
@@ -344,20 +341,16 @@ class BackfillJob:
     def lease_values(self) -> dict:
         now = utcnow()
         self.renewed = time.monotonic()
-        return dict(runner=self.runner_id, heartbeat_at=self.db.db_time(now),
-                    lease_until=self.db.db_time(now + timedelta(seconds=self.lease)))
+        return dict(runner=self.runner_id, heartbeat_at=now, lease_until=now + timedelta(seconds=self.lease))
 
     def renew(self) -> None:
         """The heartbeat between batches (while sleeping), if the lease is still ours. A
         failed renewal is only logged: the next batch finds out whether the lease is lost."""
         values = self.lease_values()
         try:
-            self.db.execute(f"UPDATE {self.store.table} SET heartbeat_at = ?, lease_until = ? WHERE name = ? "
-                            "AND runner = ?", (values["heartbeat_at"], values["lease_until"], self.bf.name,
-                                               self.runner_id))
-        except Exception as exc:
-            if not is_driver_error(exc):
-                raise
+            self.store.renew(self.bf.name, self.runner_id, heartbeat_at=values["heartbeat_at"],
+                             lease_until=values["lease_until"])
+        except DATABASE_ERRORS as exc:
             self.log.warning("MIGRATION_BACKFILL_LEASE_RENEWAL_FAILED", message="could not renew the backfill lease",
                              error=self.describe(exc))
 
@@ -403,9 +396,7 @@ class BackfillJob:
         try:
             self.db.run_script_statement(sql)
             return True
-        except Exception as exc:  # e.g. MySQL 8 has no max_statement_time: adaptive sizing only
-            if not is_driver_error(exc):
-                raise
+        except DBAPIError as exc:  # e.g. MySQL 8 has no max_statement_time: adaptive sizing only
             self.log.debug("MIGRATION_BACKFILL_BATCH_LIMIT_UNAVAILABLE", statement=sql, error=self.describe(exc),
                            message="batch time limit not available: adaptive sizing only")
             return False
@@ -455,7 +446,7 @@ class BackfillJob:
                 return cp
             values = dict(status="running", error=None, total_estimate=total, **self.lease_values())
             if cp.started_at is None:
-                values["started_at"] = self.db.db_time(utcnow())
+                values["started_at"] = utcnow()
             self.store.update(self.bf.name, **values)
         return cp
 
@@ -473,18 +464,15 @@ class BackfillJob:
         if sql is not None:
             name = self.t if self.db.files_dialect != "mysql" else self.bf.table
             try:
-                rows = self.db.query(sql, (name,))
+                rows = self.db.query(sql, {"name": name})
                 estimate = int(rows[0][0]) if rows and rows[0][0] is not None else None
-            except Exception as exc:
-                if not is_driver_error(exc):
-                    raise
+            except DBAPIError:
+                pass
         if estimate is not None and estimate >= EXACT_COUNT_BELOW:
             return estimate
         try:
             return int(self.db.query(f"SELECT COUNT(*) FROM {self.t}")[0][0])
-        except Exception as exc:
-            if not is_driver_error(exc):
-                raise
+        except DBAPIError:
             return None  # the first batch reports the real error
 
     def step(self) -> str | None:
@@ -492,9 +480,7 @@ class BackfillJob:
         started = time.monotonic()
         try:
             outcome = self.batch()
-        except Exception as exc:
-            if not (is_driver_error(exc) or isinstance(exc, BatchFailed)):
-                raise
+        except (*DATABASE_ERRORS, BatchFailed) as exc:
             self.stats.longest = max(self.stats.longest, time.monotonic() - started)
             if is_transient(exc) and self.stats.retries < RETRIES:
                 return self.retry(exc)
@@ -534,7 +520,7 @@ class BackfillJob:
             values = dict(status="completed" if done else "running", rows_done=cp.rows_done + rows,
                           last_key=hi - 1 if rows else cp.last_key, **self.lease_values())
             if done:
-                values.update(completed_at=self.db.db_time(utcnow()), total_estimate=cp.rows_done + rows)
+                values.update(completed_at=utcnow(), total_estimate=cp.rows_done + rows)
             self.store.update(self.bf.name, **values)
         self.account(cp, rows, values, time.monotonic() - started)
         return "completed" if done else None
@@ -560,12 +546,12 @@ class BackfillJob:
         """(hi, rows in [lo, hi), whether this is the last batch)."""
         if lo is None:
             return 0, 0, True
-        rows = self.db.query(f"SELECT {self.k} FROM {self.t} WHERE {self.k} >= ? ORDER BY {self.k} "
-                             f"LIMIT 1 OFFSET ?", (lo, self.size - 1))
+        rows = self.db.query(f"SELECT {self.k} FROM {self.t} WHERE {self.k} >= :lo ORDER BY {self.k} "
+                             f"LIMIT 1 OFFSET :offset", {"lo": lo, "offset": self.size - 1})
         if rows:
             return self.integer_key(rows[0][0]) + 1, self.size, False
-        count, top = self.db.query(f"SELECT COUNT(*), MAX({self.k}) FROM {self.t} WHERE {self.k} >= ?",
-                                   (lo,))[0]
+        count, top = self.db.query(f"SELECT COUNT(*), MAX({self.k}) FROM {self.t} WHERE {self.k} >= :lo",
+                                   {"lo": lo})[0]
         return (self.integer_key(top) + 1 if count else lo), int(count), True
 
     def integer_key(self, value) -> int | None:
@@ -575,12 +561,7 @@ class BackfillJob:
                           "backfills need an integer key")
 
     def execute(self, lo: int, hi: int) -> int:
-        cur = self.db.conn.cursor()
-        try:
-            cur.execute(self.sql.text, self.sql.params(lo, hi))
-            return cur.rowcount
-        finally:
-            cur.close()
+        return self.db.conn.exec_driver_sql(self.sql.text, self.sql.params(lo, hi)).rowcount
 
     # -- endings -------------------------------------------------------------------
     def describe(self, exc: BaseException) -> str:
@@ -596,9 +577,7 @@ class BackfillJob:
             self.event("MIGRATION_BACKFILL_FAILED", error=error, lo=lo, hi=hi,
                        rows_done=self.cp.rows_done if self.cp else None,
                        last_key=self.cp.last_key if self.cp else None)
-        except Exception as record_exc:
-            if not is_driver_error(record_exc):
-                raise
+        except DATABASE_ERRORS:
             self.log.error("MIGRATION_BACKFILL_FAILED", error=error, recorded=False)
         last = self.cp.last_key if self.cp else None
         where = f"after key {last}" if last is not None else "from the start"

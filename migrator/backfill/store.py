@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from migrator.execute import is_driver_error
+from sqlalchemy import null, select, update
+from sqlalchemy.exc import DBAPIError
+
 from migrator.source import Service
+from migrator.tables import own_tables
 from migrator.tracking import iso, utcnow
 
 COLUMNS = ("name", "status", "last_key", "rows_done", "total_estimate", "started_at", "updated_at",
            "completed_at", "error", "runner", "heartbeat_at", "lease_until")
-LEASE_COLUMNS = {"runner": "name", "heartbeat_at": "timestamp", "lease_until": "timestamp"}  # -> types key
+LEASE_COLUMNS = ("runner", "heartbeat_at", "lease_until")  # added to the tables of releases before leases
 
 
 @dataclass
@@ -60,46 +63,40 @@ class Checkpoints:
     def __init__(self, db, service: Service):
         self.db = db
         self.service = service
-        self.table = db.quote(service.backfills_table)
+        self.table = own_tables(service.table_prefix).backfills
         self.present: set[str] | None = None  # the table's columns, once looked up
 
     def exists(self) -> bool:
         return self.db.table_exists(self.service.backfills_table)
 
     def ensure(self) -> None:
-        t = self.db.types
         try:
-            self.db.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.table} (name {t['name']} NOT NULL PRIMARY KEY, "
-                f"status {t['name']} NOT NULL, last_key {t['bigint']} NULL, "
-                f"rows_done {t['bigint']} NOT NULL DEFAULT 0, total_estimate {t['bigint']} NULL, "
-                f"started_at {t['timestamp']} NULL, updated_at {t['timestamp']} NOT NULL, "
-                f"completed_at {t['timestamp']} NULL, error {t['text']} NULL, runner {t['name']} NULL, "
-                f"heartbeat_at {t['timestamp']} NULL, lease_until {t['timestamp']} NULL)"
-            )
-        except Exception as exc:  # PostgreSQL: IF NOT EXISTS races with another runner creating it
-            if not is_driver_error(exc) or not self.exists():
+            self.table.metadata.create_all(self.db.conn, tables=[self.table], checkfirst=True)
+        except DBAPIError:  # another runner created it between the check and the CREATE
+            if not self.exists():
                 raise
         self.add_lease_columns()
 
     def add_lease_columns(self) -> None:
         """A table made by a release without leases gets the lease columns it lacks."""
-        for column, kind in LEASE_COLUMNS.items():
+        for column in LEASE_COLUMNS:
             if column in self.columns():
                 continue
+            kind = self.table.c[column].type.compile(dialect=self.db.conn.dialect)
             try:
-                self.db.execute(f"ALTER TABLE {self.table} ADD COLUMN {column} {self.db.types[kind]} NULL")
-            except Exception as exc:  # another runner added it at the same moment
-                if not is_driver_error(exc) or column not in self.columns():
+                self.db.execute(f"ALTER TABLE {self.db.quote(self.table.name)} ADD COLUMN {column} {kind} NULL")
+            except DBAPIError:  # another runner added it at the same moment
+                if column not in self.columns():
                     raise
         self.present = None
 
-    def select_list(self) -> str:
-        """COLUMNS, with NULL for lease columns that a table of an earlier release lacks
-        (``status`` reads such a table as it is; ``run`` adds them)."""
+    def selected(self) -> list:
+        """The table's columns, with NULL for lease columns that a table of an earlier release
+        lacks (``status`` reads such a table as it is; ``run`` adds them)."""
         if self.present is None:
             self.present = self.columns()
-        return ", ".join(c if c in self.present or c not in LEASE_COLUMNS else f"NULL AS {c}" for c in COLUMNS)
+        return [c if c.name in self.present or c.name not in LEASE_COLUMNS else null().label(c.name)
+                for c in self.table.columns]
 
     def columns(self) -> set[str]:
         prefix = f"column:{self.service.backfills_table.lower()}."
@@ -107,36 +104,35 @@ class Checkpoints:
                 if o.startswith(prefix)}
 
     def ensure_row(self, name: str) -> None:
-        tail = (" ON DUPLICATE KEY UPDATE name = name" if self.db.files_dialect == "mysql"
-                else " ON CONFLICT (name) DO NOTHING")
-        self.db.execute(f"INSERT INTO {self.table} (name, status, rows_done, updated_at) "
-                        f"VALUES (?, 'pending', 0, ?){tail}", (name, self.now()))
+        self.db.run(self.db.insert_missing(self.table, dict(name=name, status="pending", rows_done=0,
+                                                            updated_at=utcnow())))
 
     def get(self, name: str, for_update: bool = False) -> Checkpoint | None:
-        lock = " FOR UPDATE" if for_update and self.db.files_dialect != "sqlite" else ""
-        rows = self.db.query(f"SELECT {self.select_list()} FROM {self.table} WHERE name = ?{lock}", (name,))
-        return Checkpoint.from_row(rows[0]) if rows else None
+        query = select(*self.selected()).where(self.table.c.name == name)
+        row = self.db.run(query.with_for_update() if for_update else query).first()
+        return Checkpoint.from_row(tuple(row)) if row else None
 
     def all(self) -> dict[str, Checkpoint]:
         if not self.exists():
             return {}
-        rows = self.db.query(f"SELECT {self.select_list()} FROM {self.table} ORDER BY name")
-        return {r[0]: Checkpoint.from_row(r) for r in rows}
+        rows = self.db.run(select(*self.selected()).order_by(self.table.c.name))
+        return {r[0]: Checkpoint.from_row(tuple(r)) for r in rows}
 
     def update(self, name: str, **values) -> None:
         assert set(values) <= set(COLUMNS) - {"name", "updated_at"}, values
-        values["updated_at"] = self.now()
-        sets = ", ".join(f"{column} = ?" for column in values)
-        self.db.execute(f"UPDATE {self.table} SET {sets} WHERE name = ?", (*values.values(), name))
+        self.db.run(update(self.table).where(self.table.c.name == name).values(**values, updated_at=utcnow()))
 
     def reset(self, name: str) -> None:
         self.update(name, status="pending", last_key=None, rows_done=0, total_estimate=None,
                     started_at=None, completed_at=None, error=None)
 
+    def renew(self, name: str, runner: str, **lease) -> None:
+        """The new lease times, if ``runner`` still holds the lease."""
+        t = self.table
+        self.db.run(update(t).where(t.c.name == name, t.c.runner == runner).values(**lease))
+
     def release(self, name: str, runner: str) -> None:
         """Give up the lease, if ``runner`` still holds it; the checkpoint stays."""
-        self.db.execute(f"UPDATE {self.table} SET lease_until = NULL, updated_at = ? WHERE name = ? AND runner = ?",
-                        (self.now(), name, runner))
-
-    def now(self):
-        return self.db.db_time(utcnow())
+        t = self.table
+        self.db.run(update(t).where(t.c.name == name, t.c.runner == runner)
+                    .values(lease_until=None, updated_at=utcnow()))

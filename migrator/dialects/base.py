@@ -1,9 +1,10 @@
 """The contract every database backend fulfils (golang-migrate's driver in spirit).
 
-A backend holds one autocommit DBAPI connection; transactions are explicit
-(``begin``/``commit``/``rollback``), so each migration decides whether it runs in
-one. Query strings with ``?`` placeholders are the migrator's own; migration SQL is
-sent as written.
+A backend holds one SQLAlchemy connection in AUTOCOMMIT mode, from one engine per run;
+transactions are explicit (``begin``/``commit``/``rollback`` send BEGIN, COMMIT and
+ROLLBACK), so each migration decides whether it runs in one. Migration SQL is sent as
+written (no parameters: a ``%`` is a ``%``); the migrator's own statements are Core
+expressions or ``text()`` with ``:name`` parameters.
 """
 
 from __future__ import annotations
@@ -13,11 +14,18 @@ import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 
+from sqlalchemy import Table, create_engine, text
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import Executable
+
 from migrator.config import DSN
 from migrator.errors import DatabaseError, DatabaseUnreachable, LockTimeout
 from migrator.objects import Scan
 
 LOCK_POLL_SECONDS = 0.2
+VERBATIM = {"no_parameters": True}  # migration SQL goes to the driver untouched
 
 
 class Database:
@@ -25,16 +33,6 @@ class Database:
     files_dialect = "base"  # which migrations/<service>/<dialect> folder it reads
     transactional_ddl = True
     schema_wide_index_names = True  # DROP INDEX i can name no table (PostgreSQL, SQLite)
-    placeholder = "?"
-    types = {
-        "bigint": "BIGINT",
-        "name": "VARCHAR(255)",
-        "checksum": "CHAR(64)",
-        "timestamp": "TIMESTAMP",
-        "bool": "BOOLEAN",
-        "text": "TEXT",
-        "serial_pk": "BIGINT PRIMARY KEY",
-    }
 
     blockers_while_waiting = False  # lock_blockers() answers only while the statement still waits
 
@@ -44,18 +42,49 @@ class Database:
         self.ddl_lock_timeout = ddl_lock_timeout
         self.ddl_lock_retries = ddl_lock_retries
         self.progress_interval = progress_interval
-        self.conn = None
+        self.engine: Engine | None = None
+        self.conn: Connection | None = None
+        self.driver = None  # the driver's own connection under ``conn`` (cancel, server facts)
 
     # -- connection ---------------------------------------------------------
-    def connect(self) -> None:
+    def url(self) -> URL:
+        """Where to connect, as SQLAlchemy takes it (options checked here, before connecting)."""
         raise NotImplementedError
 
+    def connect_args(self) -> dict:
+        """The driver's connect() arguments that a URL cannot carry."""
+        return {}
+
+    def connect(self) -> None:
+        self.engine = create_engine(self.url(), poolclass=NullPool, isolation_level="AUTOCOMMIT",
+                                    connect_args=self.connect_args())
+        try:
+            self.conn = self.engine.connect()
+        except DBAPIError as exc:
+            self.close()
+            raise self.connection_error(exc) from None
+        self.driver = self.conn.connection.driver_connection
+        try:
+            self.prepare_session()
+        except BaseException:
+            self.close()
+            raise
+
+    def prepare_session(self) -> None:
+        """Session settings, once connected."""
+        for statement in self.ddl_lock_statements():
+            self.run_script_statement(statement)
+
     def close(self) -> None:
-        if self.conn is not None:
-            try:
+        try:
+            if self.conn is not None:
                 self.conn.close()
-            finally:
-                self.conn = None
+        finally:
+            self.conn = None
+            self.driver = None
+            if self.engine is not None:
+                self.engine.dispose()
+                self.engine = None
 
     quote_char = '"'
 
@@ -63,37 +92,26 @@ class Database:
         q = self.quote_char
         return q + identifier.replace(q, q + q) + q
 
-    def db_time(self, moment):
-        """A timezone-aware UTC datetime as this driver stores it."""
-        return moment
+    def run(self, statement: Executable, params: dict | None = None):
+        """Run one of the migrator's own statements (a Core expression or ``text()``)."""
+        return self.conn.execute(statement, params)
 
-    def _sql(self, sql: str) -> str:
-        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+    def query(self, sql: str | Executable, params: dict | None = None) -> list[tuple]:
+        """The rows of one of the migrator's own queries (raw SQL with ``:name`` parameters)."""
+        return [tuple(row) for row in self.run(text(sql) if isinstance(sql, str) else sql, params)]
 
-    def execute(self, sql: str, params: Sequence = ()) -> int:
-        """Run one of the migrator's own statements (``?`` placeholders)."""
-        cur = self.conn.cursor()
-        try:
-            cur.execute(self._sql(sql), tuple(params))
-            return cur.rowcount
-        finally:
-            cur.close()
+    def execute(self, sql: str, params: dict | None = None) -> int:
+        """One of the migrator's own raw statements (``:name`` parameters); the rows it changed."""
+        return self.run(text(sql), params).rowcount
 
-    def query(self, sql: str, params: Sequence = ()) -> list[tuple]:
-        cur = self.conn.cursor()
-        try:
-            cur.execute(self._sql(sql), tuple(params))
-            return list(cur.fetchall())
-        finally:
-            cur.close()
+    def side_query(self, sql: str, params: dict | None = None) -> list[tuple]:
+        """A query on a second, short-lived connection of the same engine (this one is busy)."""
+        with self.engine.connect() as side:
+            return [tuple(row) for row in side.execute(text(sql), params)]
 
     def run_script_statement(self, sql: str) -> None:
-        """Run one statement of a migration file, exactly as written (no placeholders)."""
-        cur = self.conn.cursor()
-        try:
-            cur.execute(sql)
-        finally:
-            cur.close()
+        """Run one statement of a migration file, exactly as written (no parameters)."""
+        self.conn.exec_driver_sql(sql, execution_options=VERBATIM).close()
 
     begin_sql = "BEGIN"
     held = False  # inside one_transaction(): begin and commit are the outer transaction's
@@ -132,7 +150,7 @@ class Database:
         try:
             self.rollback()
         except Exception as rollback_error:  # the connection is gone and the server rolled
-            exc.add_note(f"rollback failed too: {rollback_error}")  # back: keep the real error
+            exc.add_note(f"rollback failed too: {self.describe_error(rollback_error)}")  # back: keep the real error
 
     @contextmanager
     def transaction(self):
@@ -144,14 +162,17 @@ class Database:
             raise
         self.commit()
 
-    def batch(self, statements: Sequence[tuple[str, Sequence]], *, begin: bool = False,
-              commit: bool = False) -> None:
+    def insert_missing(self, table: Table, values: dict) -> Executable:
+        """INSERT of a row, doing nothing when a row of the same primary key exists."""
+        raise NotImplementedError
+
+    def batch(self, statements: Sequence[Executable], *, begin: bool = False, commit: bool = False) -> None:
         """Run several of the migrator's own statements, inside BEGIN and COMMIT if asked;
         backends that can send them in one round trip do."""
         if begin:
             self.begin()
-        for sql, params in statements:
-            self.execute(sql, params)
+        for statement in statements:
+            self.run(statement)
         if commit:
             self.commit()
 
@@ -244,8 +265,11 @@ class Database:
         return []
 
     def describe_error(self, exc: BaseException) -> str:
-        text = str(exc).strip().splitlines()
-        return text[0] if text else exc.__class__.__name__
+        """The first line of the driver's own message (SQLAlchemy's wrapper adds the SQL and a link)."""
+        if isinstance(exc, PendingRollbackError):  # a statement after the one that lost the connection
+            return "the connection to the database was lost"
+        lines = str(driver_error(exc)).strip().splitlines()
+        return lines[0] if lines else driver_error(exc).__class__.__name__
 
     def unreachable(self, exc: BaseException) -> bool:
         """Whether a failed connect means the server did not answer (worth retrying), as
@@ -255,6 +279,11 @@ class Database:
     def connection_error(self, exc: BaseException) -> DatabaseError:
         cls = DatabaseUnreachable if self.unreachable(exc) else DatabaseError
         return cls(f"cannot connect to {self.name} at {self.dsn.address}: {self.describe_error(exc)}")
+
+
+def driver_error(exc: BaseException) -> BaseException:
+    """The driver's own exception that SQLAlchemy wrapped (``exc`` itself when none)."""
+    return exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
 
 
 def accepts_connections(family: int, address, timeout: float = 5.0) -> bool:

@@ -11,6 +11,8 @@ import socket
 import threading
 import uuid
 
+from sqlalchemy import text
+
 from migrator.dialects.base import Database
 from migrator.dialects.postgres import Postgres
 
@@ -20,6 +22,7 @@ LEASE_SECONDS = 30
 class Cockroach(Postgres):
     name = "cockroach"
     files_dialect = "cockroach"
+    drivername = "cockroachdb+psycopg"  # the sqlalchemy-cockroachdb dialect
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -39,10 +42,10 @@ class Cockroach(Postgres):
         self.execute(f"CREATE TABLE IF NOT EXISTS {table} (id INT PRIMARY KEY, holder STRING NOT NULL, "
                      "expires_at TIMESTAMPTZ NOT NULL)")
         rows = self.query(
-            f"INSERT INTO {table} (id, holder, expires_at) VALUES (1, ?, now() + ? * INTERVAL '1 second') "
+            f"INSERT INTO {table} (id, holder, expires_at) VALUES (1, :holder, now() + :seconds * INTERVAL '1 second') "
             f"ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at "
             f"WHERE {table}.expires_at < now() OR {table}.holder = excluded.holder RETURNING holder",
-            (self.holder, LEASE_SECONDS),
+            {"holder": self.holder, "seconds": LEASE_SECONDS},
         )
         if rows:
             self._start_renewal(key)
@@ -51,16 +54,14 @@ class Cockroach(Postgres):
     def _start_renewal(self, key: str) -> None:
         if self._renew_stop is not None:
             return
-        import psycopg
-
         stop = self._renew_stop = threading.Event()
-        conninfo = self.conninfo()
+        renewal = text(f"UPDATE {self.lock_table(key)} SET expires_at = now() + :seconds * INTERVAL '1 second' "
+                       "WHERE id = 1 AND holder = :holder")
 
-        def renew() -> None:
-            with psycopg.connect(conninfo, autocommit=True) as conn:
+        def renew() -> None:  # on a connection of its own: the main one may be busy for minutes
+            with self.engine.connect() as conn:
                 while not stop.wait(LEASE_SECONDS / 3):
-                    conn.execute(f"UPDATE {self.lock_table(key)} SET expires_at = now() + %s * INTERVAL '1 second' "
-                                 "WHERE id = 1 AND holder = %s", (LEASE_SECONDS, self.holder))
+                    conn.execute(renewal, {"seconds": LEASE_SECONDS, "holder": self.holder})
 
         threading.Thread(target=renew, name="lease-renewal", daemon=True).start()
 
@@ -68,7 +69,7 @@ class Cockroach(Postgres):
         if self._renew_stop is not None:
             self._renew_stop.set()
             self._renew_stop = None
-        self.execute(f"DELETE FROM {self.lock_table(key)} WHERE id = 1 AND holder = ?", (self.holder,))
+        self.execute(f"DELETE FROM {self.lock_table(key)} WHERE id = 1 AND holder = :holder", {"holder": self.holder})
 
     # the lease row names the other runner; CockroachDB has no pg_blocking_pids()
     blockers_while_waiting = False

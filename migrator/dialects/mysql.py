@@ -9,7 +9,13 @@ import re
 import ssl
 from collections.abc import Iterable, Sequence
 
-from migrator.dialects.base import Database, filter_names
+from sqlalchemy import Table, bindparam, text
+from sqlalchemy.dialects.mysql import insert
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Executable
+
+from migrator.dialects.base import Database, driver_error, filter_names
 from migrator.errors import UsageError
 from migrator.objects import relation_of
 
@@ -86,14 +92,9 @@ class MySQL(Database):
     files_dialect = "mysql"
     transactional_ddl = False
     schema_wide_index_names = False  # per table: DROP INDEX i ON t, and PRIMARY on every table
-    placeholder = "%s"
-    types = dict(Database.types, timestamp="DATETIME(6)", bool="TINYINT(1)", text="LONGTEXT",
-                 serial_pk="BIGINT AUTO_INCREMENT PRIMARY KEY")
+    drivername = "mysql+pymysql"
 
     quote_char = "`"
-
-    def db_time(self, moment):
-        return moment.replace(tzinfo=None)  # DATETIME has no zone: stored as UTC
 
     def tls_options(self) -> dict:
         """PyMySQL's TLS arguments for the DSN's ``tls``. Without it, none (the Go driver's
@@ -146,40 +147,38 @@ class MySQL(Database):
             found.append((name, _session_value(value)))
         return found
 
-    def connect(self) -> None:
-        import pymysql
-        from pymysql.constants import CLIENT
-
+    def url(self) -> URL:
         d = self.dsn
-        variables = self.session_variables()  # checked before connecting
-        kwargs = dict(user=d.param("user", any_case=True) or d.user or "",
-                      password=d.param("password", any_case=True) or d.password or "",
-                      database=d.database, autocommit=True, client_flag=CLIENT.MULTI_STATEMENTS,
-                      **self.driver_options(), **self.tls_options())
-        kwargs.update(unix_socket=d.socket) if d.socket else kwargs.update(host=d.host, port=d.port)
-        self._connect_kwargs = kwargs  # for the second connection of cancel() and lock_blockers()
-        try:
-            self.conn = pymysql.connect(**kwargs)
-        except pymysql.Error as exc:
-            raise self._rejected("collation", exc, _REJECTED_COLLATION) or self.connection_error(exc) from None
-        for name, value in variables:
+        self.variables = self.session_variables()  # checked before connecting
+        where = dict(query={"unix_socket": d.socket}) if d.socket else dict(host=d.host, port=d.port)
+        return URL.create(self.drivername, username=d.param("user", any_case=True) or d.user or "",
+                          password=d.param("password", any_case=True) or d.password or "",
+                          database=d.database, **where)
+
+    def connect_args(self) -> dict:
+        # client_flag 0: PyMySQL's own default, where an UPDATE counts the rows it changed (a
+        # backfill reports them), not SQLAlchemy's FOUND_ROWS (the rows it matched)
+        return {"client_flag": 0, **self.driver_options(), **self.tls_options()}
+
+    def connection_error(self, exc: BaseException):
+        return self._rejected("collation", exc, _REJECTED_COLLATION) or super().connection_error(exc)
+
+    def prepare_session(self) -> None:
+        for name, value in self.variables:
             try:
-                self.query(f"SET SESSION {self.quote(name)} = ?", (value,))
-            except pymysql.Error as exc:
-                self.close()
+                self.execute(f"SET SESSION {self.quote(name)} = :value", {"value": value})
+            except DBAPIError as exc:
                 raise self._rejected(name, exc, _REJECTED_VARIABLE) or self.connection_error(exc) from None
-        for statement in self.ddl_lock_statements():
-            self.run_script_statement(statement)
+        super().prepare_session()
 
     def _rejected(self, name: str, exc: BaseException, codes: set[int]) -> UsageError | None:
         """The server's refusal of a DSN parameter, as a usage error."""
-        args = getattr(exc, "args", ())
-        if args and args[0] in codes:
+        if errno(exc) in codes:
             return UsageError(f"invalid DSN option: {name}: {self.describe_error(exc)}")
         return None
 
     def unreachable(self, exc: BaseException) -> bool:
-        return bool(exc.args) and exc.args[0] in _UNREACHABLE
+        return errno(exc) in _UNREACHABLE
 
     def ddl_lock_statements(self) -> list[str]:
         """Whole seconds, at least 1; 0 is no limit, as on PostgreSQL: the variable's maximum."""
@@ -192,57 +191,32 @@ class MySQL(Database):
         return name if len(name) <= 64 else "migrator:" + hashlib.sha256(name.encode()).hexdigest()[:40]
 
     def try_lock(self, key: str) -> bool:
-        return self.query("SELECT GET_LOCK(?, 0)", (self.lock_name(key),))[0][0] == 1
+        return self.query("SELECT GET_LOCK(:name, 0)", {"name": self.lock_name(key)})[0][0] == 1
 
     def unlock(self, key: str) -> None:
-        self.query("SELECT RELEASE_LOCK(?)", (self.lock_name(key),))
+        self.query("SELECT RELEASE_LOCK(:name)", {"name": self.lock_name(key)})
 
     begin_sql = "START TRANSACTION"
 
-    def run_script_statement(self, sql: str) -> None:
-        cur = self.conn.cursor()
-        try:
-            cur.execute(sql)
-            while cur.nextset():  # a text the server reads as several statements (the connection
-                pass              # allows that, for batch()): each runs to its end or raises here
-        finally:
-            cur.close()
-
-    def batch(self, statements: Sequence[tuple[str, Sequence]], *, begin: bool = False,
-              commit: bool = False) -> None:
-        """One round trip (CLIENT.MULTI_STATEMENTS): PyMySQL binds the values client-side, and
-        every result is read, so an error in any of them raises here."""
-        parts = ([self.begin_sql] if begin and not self.held else []) + [
-            self._sql(sql) for sql, _ in statements] + (["COMMIT"] if commit and not self.held else [])
-        cur = self.conn.cursor()
-        try:
-            cur.execute("; ".join(parts), [p for _, params in statements for p in params])
-            while cur.nextset():
-                pass
-        finally:
-            cur.close()
+    def insert_missing(self, table: Table, values: dict) -> Executable:
+        key = table.primary_key.columns[0]
+        return insert(table).values(**values).on_duplicate_key_update({key.name: key})  # sets it to itself
 
     def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None, *,
                  via_indexes: bool = True) -> set[str]:  # MySQL's DROP INDEX names its table
         wanted = filter_names(names)
         if wanted == []:
             return set()
-        marks = ", ".join(["%s"] * len(wanted or []))
-        f = "" if wanted is None else f" AND LOWER(TABLE_NAME) IN ({marks})"
+        f = "" if wanted is None else " AND LOWER(TABLE_NAME) IN :names"
         parts = {"table": _TABLES.format(f=f), "view": None, "sequence": None,
                  "column": _COLUMNS.format(f=f), "index": _INDEXES.format(f=f),
                  "constraint": _CONSTRAINTS.format(f=f)}
         chosen = [sql for kind, sql in parts.items() if sql and (kinds is None or kind in kinds
                   or (kind == "table" and {"view", "sequence", "column"} & set(kinds)))]
-        params = []
-        for _ in chosen:
-            params.extend(wanted or [])
-        cur = self.conn.cursor()
-        try:
-            cur.execute(" UNION ALL ".join(chosen), params or None)
-            found = {row[0] for row in cur.fetchall()}
-        finally:
-            cur.close()
+        sql = text(" UNION ALL ".join(chosen))
+        if wanted is not None:
+            sql = sql.bindparams(bindparam("names", wanted, expanding=True))
+        found = {row[0] for row in self.query(sql)}
         views = {o[len("view:"):] for o in found if o.startswith("view:")}
         if views:
             found = {o for o in found if not (o.startswith("column:") and relation_of(o) in views)}
@@ -265,62 +239,53 @@ class MySQL(Database):
         return [f"GRANT SELECT, SHOW VIEW ON {self.quote(database)}.* TO '{user}'@'{host}'"]
 
     def describe_error(self, exc: BaseException) -> str:
-        args = getattr(exc, "args", ())
+        args = getattr(driver_error(exc), "args", ())
         if len(args) == 2 and isinstance(args[0], int):
             return f"{args[1]} (error {args[0]})"
         return super().describe_error(exc)
 
     # -- a statement that runs long, waits for a lock, or must stop ----------
-    def _side_query(self, sql: str, params=None) -> list[tuple]:
-        """A query on a second, short-lived connection (this one is busy)."""
-        import pymysql
-
-        side = pymysql.connect(**dict(self._connect_kwargs, connect_timeout=5))
-        try:
-            with side.cursor() as cur:
-                cur.execute(sql, params)
-                return list(cur.fetchall())
-        finally:
-            side.close()
-
     def cancel(self) -> None:
-        self._side_query(f"KILL QUERY {int(self.conn.thread_id())}")
+        self.side_query(f"KILL QUERY {int(self.driver.thread_id())}")
 
     def is_lock_timeout(self, exc: BaseException) -> bool:
-        args = getattr(exc, "args", ())
-        return bool(args) and args[0] == 1205  # ER_LOCK_WAIT_TIMEOUT: metadata and row locks alike
+        return errno(exc) == 1205  # ER_LOCK_WAIT_TIMEOUT: metadata and row locks alike
 
     def lock_blockers(self) -> list[str] | None:
         """The table metadata-lock holders when MariaDB's metadata_lock_info plugin is loaded,
         else the sessions with an open InnoDB transaction (a reader's open transaction holds
         its metadata lock, but without the plugin the server does not say on which table);
         then the sessions queued for a metadata lock too (other DDL waiting ahead of us)."""
-        import pymysql
-
-        me = int(self.conn.thread_id())
+        me = {"me": int(self.driver.thread_id())}
         try:
             try:
-                rows = self._side_query(_MDL_HOLDERS, (me,))
+                rows = self.side_query(_MDL_HOLDERS, me)
                 found = [f"connection {i} (user {u}@{h}, {c} for {t}s{', ' + st if st else ''}) holds "
                          f"{mode} on {table}: {q or '-'}" for i, u, h, c, t, st, mode, table, q in rows]
-            except pymysql.Error as exc:
-                if not exc.args or exc.args[0] not in (1109, 1146):  # other than: the plugin is not loaded
+            except DBAPIError as exc:
+                if errno(exc) not in (1109, 1146):  # other than: the plugin is not loaded
                     raise
                 found = [f"connection {i} (user {u}@{h}, {c}, transaction open {age}s; metadata locks unknown: "
                          f"the metadata_lock_info plugin is not loaded): {q or '-'}"
-                         for i, u, h, c, age, q in self._side_query(_OPEN_TRANSACTIONS, (me,))]
+                         for i, u, h, c, age, q in self.side_query(_OPEN_TRANSACTIONS, me)]
             found += [f"connection {i} (user {u}@{h}, queued: {st} for {t}s): {q or '-'}"
-                      for i, u, h, t, st, q in self._side_query(_MDL_WAITERS, (me,))]
-        except pymysql.Error as exc:  # the diagnosis must not hide the failure it explains
+                      for i, u, h, t, st, q in self.side_query(_MDL_WAITERS, me)]
+        except DBAPIError as exc:  # the diagnosis must not hide the failure it explains
             return [f"(could not read them: {self.describe_error(exc)})"]
         return found
 
     def lock_holder(self, key: str) -> str | None:
-        rows = self.query(_LOCK_HOLDER, (self.lock_name(key),))
+        rows = self.query(_LOCK_HOLDER, {"name": self.lock_name(key)})
         if not rows:
             return None
         i, user, host, command, seconds, state = rows[0]
         return f"connection {i} (user {user}@{host}, {command} for {seconds}s{', ' + state if state else ''})"
+
+
+def errno(exc: BaseException) -> int | None:
+    """The MySQL error number of a driver error (PyMySQL's first argument)."""
+    args = getattr(driver_error(exc), "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
 
 
 def _like(value: str, pattern: str) -> bool:
@@ -334,20 +299,20 @@ _MDL_HOLDERS = """
 SELECT m.THREAD_ID, p.USER, p.HOST, p.COMMAND, p.TIME, p.STATE, m.LOCK_MODE,
        CONCAT(m.TABLE_SCHEMA, '.', m.TABLE_NAME), LEFT(p.INFO, 60)
 FROM information_schema.METADATA_LOCK_INFO m JOIN information_schema.PROCESSLIST p ON p.ID = m.THREAD_ID
-WHERE m.THREAD_ID <> %s AND m.LOCK_TYPE = 'Table metadata lock' AND m.TABLE_SCHEMA = DATABASE()
+WHERE m.THREAD_ID <> :me AND m.LOCK_TYPE = 'Table metadata lock' AND m.TABLE_SCHEMA = DATABASE()
 ORDER BY p.TIME DESC
 """
 _MDL_WAITERS = """
 SELECT p.ID, p.USER, p.HOST, p.TIME, p.STATE, LEFT(p.INFO, 60) FROM information_schema.PROCESSLIST p
-WHERE p.ID <> %s AND p.STATE LIKE 'Waiting for%%metadata lock' ORDER BY p.TIME DESC
+WHERE p.ID <> :me AND p.STATE LIKE 'Waiting for%metadata lock' ORDER BY p.TIME DESC
 """
 _OPEN_TRANSACTIONS = """
 SELECT t.trx_mysql_thread_id, p.USER, p.HOST, p.COMMAND, TIMESTAMPDIFF(SECOND, t.trx_started, NOW()),
        LEFT(COALESCE(t.trx_query, p.INFO), 60)
 FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
-WHERE t.trx_mysql_thread_id <> %s ORDER BY t.trx_started
+WHERE t.trx_mysql_thread_id <> :me ORDER BY t.trx_started
 """
 _LOCK_HOLDER = """
 SELECT p.ID, p.USER, p.HOST, p.COMMAND, p.TIME, p.STATE
-FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(%s)
+FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(:name)
 """

@@ -6,8 +6,13 @@ import hashlib
 import socket
 from collections.abc import Iterable, Sequence
 
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import URL
+from sqlalchemy.sql import Executable
+
 from migrator import log
-from migrator.dialects.base import Database, accepts_connections, filter_names
+from migrator.dialects.base import VERBATIM, Database, accepts_connections, driver_error, filter_names
 from migrator.errors import UsageError
 from migrator.objects import Scan
 
@@ -26,25 +31,25 @@ SELECT ARRAY[CASE c.relkind WHEN 'v' THEN 'view:' WHEN 'm' THEN 'view:' WHEN 'S'
 FROM pg_class c
 WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') {filter}
 """
-_BY_NAME = "AND lower(c.relname) = ANY(%(names)s::text[])"
+_BY_NAME = "AND lower(c.relname) = ANY(CAST(:names AS text[]))"
 # ... or holding an index of one of the names (DROP INDEX names no table)
-_BY_NAME_OR_INDEX = """AND (lower(c.relname) = ANY(%(names)s::text[]) OR c.oid IN (
+_BY_NAME_OR_INDEX = """AND (lower(c.relname) = ANY(CAST(:names AS text[])) OR c.oid IN (
     SELECT x.indrelid FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
-    WHERE lower(ic.relname) = ANY(%(names)s::text[])))"""
+    WHERE lower(ic.relname) = ANY(CAST(:names AS text[]))))"""
 
 # Indexes a failed CREATE INDEX CONCURRENTLY left: they exist, but are never used
 _INVALID_INDEXES = """
 SELECT 'index:' || lower(c.relname) || '.' || lower(i.relname)
 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
 WHERE NOT x.indisvalid AND c.relnamespace = current_schema()::regnamespace
-  AND lower(c.relname) = ANY(%(names)s::text[])
+  AND lower(c.relname) = ANY(CAST(:names AS text[]))
 """
 # The catalogs show every relation to every user; what a user needs is USAGE on the schema
 # (without it the schema drops out of current_schema()) and SELECT on the tracking table.
 _ACCESS = """
 SELECT current_user, current_schema(), current_setting('search_path'),
        ARRAY(SELECT c.relname FROM pg_class c
-             WHERE c.relname = ANY(%(tables)s) AND c.relnamespace = current_schema()::regnamespace
+             WHERE c.relname = ANY(CAST(:tables AS text[])) AND c.relnamespace = current_schema()::regnamespace
                AND NOT has_table_privilege(c.oid, 'SELECT') ORDER BY c.relname)
 """
 # scan(): the named relations (a filter above) and the relations that go with them: what
@@ -71,11 +76,11 @@ _OWNED = """, reach(oid, owner) AS (
 _CASCADE = """, seed(classid, objid) AS (
     SELECT 'pg_class'::regclass::oid, oid FROM named
     UNION ALL SELECT 'pg_proc'::regclass::oid, p.oid FROM pg_proc p
-        WHERE p.pronamespace = current_schema()::regnamespace AND lower(p.proname) = ANY(%(names)s::text[])
+        WHERE p.pronamespace = current_schema()::regnamespace AND lower(p.proname) = ANY(CAST(:names AS text[]))
     UNION ALL SELECT 'pg_type'::regclass::oid, t.oid FROM pg_type t
-        WHERE t.typnamespace = current_schema()::regnamespace AND lower(t.typname) = ANY(%(names)s::text[])
+        WHERE t.typnamespace = current_schema()::regnamespace AND lower(t.typname) = ANY(CAST(:names AS text[]))
     UNION ALL SELECT 'pg_extension'::regclass::oid, e.oid FROM pg_extension e
-        WHERE lower(e.extname) = ANY(%(names)s::text[])
+        WHERE lower(e.extname) = ANY(CAST(:names AS text[]))
 ), walk(classid, objid) AS (
     SELECT classid, objid FROM seed
     UNION
@@ -121,26 +126,12 @@ class Postgres(Database):
     name = "postgres"
     files_dialect = "postgres"
     transactional_ddl = True
-    placeholder = "%s"
-    types = dict(Database.types, timestamp="TIMESTAMPTZ", serial_pk="BIGSERIAL PRIMARY KEY")
+    drivername = "postgresql+psycopg"
 
-    def connect(self) -> None:
-        import psycopg
-
-        try:
-            self.conn = psycopg.connect(self.conninfo(), autocommit=True, prepare_threshold=None)
-        except psycopg.ProgrammingError as exc:
-            raise UsageError(f"invalid DSN option: {self.describe_error(exc)}") from None
-        except psycopg.Error as exc:
-            raise self.connection_error(exc) from None
-        self.warn_if_unencrypted()
-        for statement in self.ddl_lock_statements():
-            self.run_script_statement(statement)
-
-    def conninfo(self) -> str:
-        """The libpq connection string: the DSN's parts, then its query parameters as libpq
-        takes them from a URI (``user``, ``password`` included: a later value wins)."""
-        from psycopg.conninfo import make_conninfo
+    def url(self) -> URL:
+        """The DSN's parts, then its query parameters as libpq takes them from a URI (``user``,
+        ``password`` included: a later value wins). Unknown options and a wrong sslmode are
+        usage errors here, before connecting."""
         from psycopg.pq import Conninfo
 
         d = self.dsn
@@ -148,19 +139,40 @@ class Postgres(Database):
         unknown = sorted({k for k, _ in d.params} - keywords)
         if unknown:
             raise UsageError(f"invalid DSN option: {unknown[0]!r} is not a libpq connection parameter")
-        options = {"host": d.socket or d.host, "port": d.port, "dbname": d.database, "user": d.user,
-                   "password": d.password, "application_name": "migrator", "connect_timeout": "10"}
+        options = {"application_name": "migrator", "connect_timeout": "10"}
+        if d.socket:
+            options.update(host=d.socket, **({"port": str(d.port)} if d.port else {}))
         options.update(d.params)
         if options.get("sslmode", "prefer") not in _SSLMODES:
             raise UsageError(f"invalid DSN option: sslmode={options['sslmode']!r} "
                              f"(expected one of {', '.join(sorted(_SSLMODES))})")
-        return make_conninfo("", **options)
+        return URL.create(self.drivername, username=d.user, password=d.password,
+                          host=None if d.socket else d.host, port=None if d.socket else d.port,
+                          database=d.database, query=options)
+
+    def connect_args(self) -> dict:
+        # ClientCursor binds values client-side, so several statements and their COMMIT can
+        # travel as one simple query (batch()); nothing is prepared server-side
+        from psycopg import ClientCursor
+
+        return {"cursor_factory": ClientCursor, "prepare_threshold": None}
+
+    def connect(self) -> None:
+        super().connect()
+        self.warn_if_unencrypted()
+
+    def connection_error(self, exc: BaseException):
+        import psycopg
+
+        if isinstance(driver_error(exc), psycopg.ProgrammingError):  # libpq refused an option's value
+            return UsageError(f"invalid DSN option: {self.describe_error(exc)}")
+        return super().connection_error(exc)
 
     def warn_if_unencrypted(self) -> None:
         """libpq's default sslmode (prefer) falls back to plain text without a word: say it
         when the server is not on this machine."""
-        info = self.conn.info
-        if self.conn.pgconn.ssl_in_use or _is_loopback(info.host, info.hostaddr):
+        info = self.driver.info
+        if self.driver.pgconn.ssl_in_use or _is_loopback(info.host, info.hostaddr):
             return
         log.get().warning("MIGRATION_CONNECTION_UNENCRYPTED", host=info.host, port=info.port,
                           message=f"the connection to {info.host}:{info.port} is not encrypted: "
@@ -172,6 +184,7 @@ class Postgres(Database):
         failure is the server not answering when its address does not accept connections."""
         import psycopg
 
+        exc = driver_error(exc)
         if not isinstance(exc, psycopg.OperationalError) or exc.sqlstate is not None:
             return False
         d = self.dsn
@@ -182,33 +195,33 @@ class Postgres(Database):
     def ddl_lock_statements(self) -> list[str]:
         # 0 is PostgreSQL's own "no limit"; the setting's largest value is INT_MAX ms
         statements = [f"SET lock_timeout = '{min(int(self.ddl_lock_timeout * 1000), 2**31 - 1)}ms'"]
-        if self.conn is not None and self.conn.info.server_version >= 140000:
+        if self.driver is not None and self.driver.info.server_version >= 140000:
             # a runner killed mid-statement: its backend notices within 1 s, aborts and frees the lock
             statements.append("SET client_connection_check_interval = '1s'")
         return statements
 
-    def batch(self, statements: Sequence[tuple[str, Sequence]], *, begin: bool = False,
-              commit: bool = False) -> None:
-        """One round trip: the values are bound client-side (psycopg's ClientCursor quotes
-        them), which lets several statements and the COMMIT travel as one simple query."""
-        from psycopg import ClientCursor
+    def batch(self, statements: Sequence[Executable], *, begin: bool = False, commit: bool = False) -> None:
+        """One round trip: each statement compiled for this dialect, its values bound by
+        psycopg's ClientCursor, and the lot sent with BEGIN and COMMIT as one simple query."""
+        dialect = self.conn.dialect
+        with self.driver.cursor() as cursor:
+            parts = [cursor.mogrify(compiled.string, compiled.params)
+                     for compiled in (statement.compile(dialect=dialect) for statement in statements)]
+        parts = (["BEGIN"] if begin and not self.held else []) + parts + (
+            ["COMMIT"] if commit and not self.held else [])
+        self.conn.exec_driver_sql("; ".join(parts), execution_options=VERBATIM).close()
 
-        parts = (["BEGIN"] if begin and not self.held else []) + [
-            self._sql(sql) for sql, _ in statements] + (["COMMIT"] if commit and not self.held else [])
-        cur = ClientCursor(self.conn)
-        try:
-            cur.execute("; ".join(parts), [p for _, params in statements for p in params])
-        finally:
-            cur.close()
+    def insert_missing(self, table: Table, values: dict) -> Executable:
+        return insert(table).values(**values).on_conflict_do_nothing(index_elements=table.primary_key.columns)
 
     def lock_name(self, key: str) -> int:
         return advisory_key(f"migrator:{key}")
 
     def try_lock(self, key: str) -> bool:
-        return bool(self.query("SELECT pg_try_advisory_lock(?)", (self.lock_name(key),))[0][0])
+        return bool(self.query("SELECT pg_try_advisory_lock(:key)", {"key": self.lock_name(key)})[0][0])
 
     def unlock(self, key: str) -> None:
-        self.query("SELECT pg_advisory_unlock(?)", (self.lock_name(key),))
+        self.query("SELECT pg_advisory_unlock(:key)", {"key": self.lock_name(key)})
 
     def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None, *,
                  via_indexes: bool = True) -> set[str]:
@@ -216,23 +229,17 @@ class Postgres(Database):
         if wanted == []:
             return set()
         sql = _SNAPSHOT.format(filter="" if wanted is None else _BY_NAME_OR_INDEX if via_indexes else _BY_NAME)
-        cur = self.conn.cursor()
-        try:
-            cur.execute(sql, {"names": wanted} if wanted is not None else None)
-            found = {o for row in cur.fetchall() for o in row[0]}
-        finally:
-            cur.close()
+        found = {o for (row,) in self.query(sql, None if wanted is None else {"names": wanted}) for o in row}
         return found if kinds is None else {o for o in found if o.split(":", 1)[0] in kinds}
 
     def invalid_indexes(self, names: Iterable[str]) -> set[str]:
         wanted = filter_names(names)
         if not wanted:
             return set()
-        return {row[0] for row in self.query(_INVALID_INDEXES.replace("%(names)s", "?"), (wanted,))}
+        return {row[0] for row in self.query(_INVALID_INDEXES, {"names": wanted})}
 
     def missing_grants(self, tables: Sequence[str]) -> list[str]:
-        user, schema, search_path, unreadable = self.query(
-            _ACCESS.replace("%(tables)s", "?"), (list(tables),))[0]
+        user, schema, search_path, unreadable = self.query(_ACCESS, {"tables": list(tables)})[0]
         if schema is None:
             return [f"GRANT USAGE ON SCHEMA {self.quote(s)} TO {self.quote(user)}"
                     for s in self._search_path_schemas(search_path, user)[:1]] or [
@@ -243,7 +250,8 @@ class Postgres(Database):
         """The existing schemas search_path names, in its order."""
         names = [user if n.strip() == '"$user"' or n.strip() == "$user" else n.strip().strip('"')
                  for n in search_path.split(",")]
-        existing = {r[0] for r in self.query("SELECT nspname FROM pg_namespace WHERE nspname = ANY(?)", (names,))}
+        existing = {r[0] for r in self.query(
+            "SELECT nspname FROM pg_namespace WHERE nspname = ANY(CAST(:names AS text[]))", {"names": names})}
         return [n for n in names if n in existing]
 
     def scan(self, names: Iterable[str], *, via_indexes: bool = True, cascade: bool = False) -> Scan:
@@ -255,25 +263,18 @@ class Postgres(Database):
         sql = named + reach + _SNAPSHOT.format(filter=_REACHED) + _OWNED_PAIRS
         objects: set[str] = set()
         owned: dict[str, set[str]] = {}
-        for (row,) in self.query_named(sql, {"names": wanted}):
+        for (row,) in self.query(sql, {"names": wanted}):
             if row[0] == "owned:":
                 owned.setdefault(row[1], set()).add(row[2])
             else:
                 objects.update(row)
         return Scan(objects, owned)
 
-    def query_named(self, sql: str, params: dict) -> list[tuple]:
-        cur = self.conn.cursor()
-        try:
-            cur.execute(sql, params)
-            return list(cur.fetchall())
-        finally:
-            cur.close()
-
     def describe_error(self, exc: BaseException) -> str:
-        diag = getattr(exc, "diag", None)
+        error = driver_error(exc)
+        diag = getattr(error, "diag", None)
         primary = getattr(diag, "message_primary", None) if diag is not None else None
-        sqlstate = getattr(exc, "sqlstate", None)
+        sqlstate = getattr(error, "sqlstate", None)
         if primary:
             return f"{primary} (SQLSTATE {sqlstate})" if sqlstate else primary
         return super().describe_error(exc)
@@ -282,35 +283,28 @@ class Postgres(Database):
     blockers_while_waiting = True  # pg_blocking_pids() names them only while we wait
 
     def cancel(self) -> None:
-        self.conn.cancel_safe(timeout=5)
+        self.driver.cancel_safe(timeout=5)
 
     def is_lock_timeout(self, exc: BaseException) -> bool:
-        return getattr(exc, "sqlstate", None) == "55P03"  # lock_not_available
+        return getattr(driver_error(exc), "sqlstate", None) == "55P03"  # lock_not_available
 
     def error_details(self, exc: BaseException) -> list[str]:
-        diag = getattr(exc, "diag", None)
+        diag = getattr(driver_error(exc), "diag", None)
         if diag is None:
             return []
         return [f"{label}: {text}" for label, text in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint))
                 if text]
 
-    def _side_query(self, sql: str, params) -> list[tuple]:
-        """A query on a second, short-lived connection (this one is busy waiting)."""
-        import psycopg
-
-        with psycopg.connect(self.conninfo(), autocommit=True, connect_timeout=5) as side:
-            return side.execute(sql, params).fetchall()
-
     def lock_blockers(self) -> list[str] | None:
         try:
-            rows = self._side_query(_BLOCKERS, (self.conn.info.backend_pid,))
+            rows = self.side_query(_BLOCKERS, {"pid": self.driver.info.backend_pid})
         except Exception as exc:  # the diagnosis must not hide the failure it explains
             return [f"(could not read them: {self.describe_error(exc)})"]
         return [describe_session(*row) for row in rows]
 
     def lock_holder(self, key: str) -> str | None:
         k = self.lock_name(key)
-        rows = self.query(_ADVISORY_HOLDER, ((k >> 32) & 0xFFFFFFFF, k & 0xFFFFFFFF))
+        rows = self.query(_ADVISORY_HOLDER, {"classid": (k >> 32) & 0xFFFFFFFF, "objid": k & 0xFFFFFFFF})
         if not rows:
             return None
         pid, app, client, started, state = rows[0]
@@ -320,7 +314,7 @@ class Postgres(Database):
                 f"connected since {started:%Y-%m-%d %H:%M:%S %Z}, {state})")
 
     def invalid_index(self, name: str) -> bool:
-        return bool(self.query(_INVALID_INDEX, (name,)))
+        return bool(self.query(_INVALID_INDEX, {"name": name}))
 
 
 HIDDEN = "details hidden: the migrator's database user needs pg_read_all_stats to see other users' sessions"
@@ -338,15 +332,16 @@ _BLOCKERS = """
 SELECT a.pid, a.application_name, a.usename, a.state,
        extract(epoch FROM now() - a.xact_start)::int,
        left(regexp_replace(a.query, '\\s+', ' ', 'g'), 60)
-FROM pg_stat_activity a WHERE a.pid = ANY(pg_blocking_pids(%s)) ORDER BY a.xact_start
+FROM pg_stat_activity a WHERE a.pid = ANY(pg_blocking_pids(:pid)) ORDER BY a.xact_start
 """
 _ADVISORY_HOLDER = """
 SELECT a.pid, a.application_name, host(a.client_addr), a.backend_start, a.state
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s::bigint::oid AND l.objid = %s::bigint::oid
+WHERE l.locktype = 'advisory' AND l.granted AND l.classid = CAST(CAST(:classid AS bigint) AS oid)
+  AND l.objid = CAST(CAST(:objid AS bigint) AS oid)
   AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 """
 _INVALID_INDEX = """
 SELECT 1 FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
-WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace AND NOT x.indisvalid
+WHERE c.relname = :name AND c.relnamespace = current_schema()::regnamespace AND NOT x.indisvalid
 """

@@ -1,6 +1,7 @@
-"""SQLite: transactional DDL once we issue BEGIN ourselves (the sqlite3 module would
-not), and an ``flock`` on a lock file next to the database as the runner lock: other
-processes honour it, and the kernel releases it when a runner dies."""
+"""SQLite: transactional DDL once we issue BEGIN ourselves (AUTOCOMMIT leaves the sqlite3
+module's own transaction handling out of it), and an ``flock`` on a lock file next to the
+database as the runner lock: other processes honour it, and the kernel releases it when a
+runner dies."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from migrator.dialects.base import Database, filter_names
+from sqlalchemy import Table, bindparam, text
+from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Executable
+
+from migrator.dialects.base import Database, driver_error, filter_names
 from migrator.errors import DatabaseError
 
 _OBJECTS = ("SELECT type, lower(name), lower(tbl_name) FROM sqlite_master "
@@ -34,15 +41,11 @@ class SQLite(Database):
     name = "sqlite"
     files_dialect = "sqlite"
     transactional_ddl = True
-    types = dict(Database.types, timestamp="TEXT", bool="INTEGER", bigint="INTEGER",
-                 serial_pk="INTEGER PRIMARY KEY AUTOINCREMENT")
+    drivername = "sqlite+pysqlite"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._lock_fds: dict[str, int] = {}
-
-    def db_time(self, moment):
-        return moment.isoformat(timespec="microseconds")
 
     @property
     def busy_timeout(self) -> float:
@@ -55,19 +58,31 @@ class SQLite(Database):
     def path(self) -> str:
         return self.dsn.database
 
-    def connect(self) -> None:
-        import sqlite3
+    def url(self) -> URL:
+        return URL.create(self.drivername, database=self.path)
 
+    def connect_args(self) -> dict:
+        return {"timeout": self.busy_timeout}
+
+    def connect(self) -> None:
         if self.path != ":memory:" and not Path(self.path).parent.is_dir():
             raise DatabaseError(f"cannot open SQLite database {self.path}: "
                                 f"directory {Path(self.path).parent} does not exist")
+        super().connect()
+
+    def connection_error(self, exc: BaseException) -> DatabaseError:
+        return DatabaseError(f"cannot open SQLite database {self.path}: {driver_error(exc)}")
+
+    def prepare_session(self) -> None:
         try:
-            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
-            self.conn.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.Error as exc:
-            raise DatabaseError(f"cannot open SQLite database {self.path}: {exc}") from None
+            self.run_script_statement("PRAGMA foreign_keys = ON")
+        except DBAPIError as exc:
+            raise self.connection_error(exc) from None
 
     begin_sql = "BEGIN IMMEDIATE"
+
+    def insert_missing(self, table: Table, values: dict) -> Executable:
+        return insert(table).values(**values).on_conflict_do_nothing(index_elements=table.primary_key.columns)
 
     def try_lock(self, key: str) -> bool:
         if self.path == ":memory:":
@@ -105,41 +120,41 @@ class SQLite(Database):
         super().close()
 
     def cancel(self) -> None:
-        self.conn.interrupt()
+        self.driver.interrupt()
 
     def is_lock_timeout(self, exc: BaseException) -> bool:
-        import sqlite3
-
-        # SQLITE_BUSY (5) and SQLITE_LOCKED (6): the busy timeout (--ddl-lock-timeout) ran out
-        return isinstance(exc, sqlite3.OperationalError) and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (5, 6)
+        return is_busy(exc)
 
     def snapshot(self, names: Iterable[str] | None, kinds: Sequence[str] | None = None, *,
                  via_indexes: bool = True) -> set[str]:
         wanted = filter_names(names)
         if wanted == []:
             return set()
-        marks = ", ".join("?" * len(wanted or []))
-        f = ("" if wanted is None else f" AND (lower(tbl_name) IN ({marks}) OR lower(name) IN ({marks}))"
-             if via_indexes else f" AND lower(tbl_name) IN ({marks})")
-        fm = "" if wanted is None else f" AND lower(m.name) IN ({marks})"
-        params2, params1 = (wanted or []) * (2 if via_indexes else 1), wanted or []
+        f = ("" if wanted is None else " AND (lower(tbl_name) IN :names OR lower(name) IN :names)"
+             if via_indexes else " AND lower(tbl_name) IN :names")
+        fm = "" if wanted is None else " AND lower(m.name) IN :names"
         found: set[str] = set()
-        for kind, name, table in self.query(_OBJECTS.format(f=f), params2):
+        for kind, name, table in self.query(self._named(_OBJECTS.format(f=f), wanted)):
             found.add(f"index:{table}.{name}" if kind == "index" else f"{kind}:{name}")
         if kinds is None or "column" in kinds:
-            found.update(f"column:{t}.{c}" for t, c in self.query(_COLUMNS.format(f=fm), params1))
+            found.update(f"column:{t}.{c}" for t, c in self.query(self._named(_COLUMNS.format(f=fm), wanted)))
         if kinds is None or "constraint" in kinds:
-            found.update(self._constraints(fm, params1))
+            found.update(self._constraints(fm, wanted))
         return found if kinds is None else {o for o in found if o.split(":", 1)[0] in kinds}
 
-    def _constraints(self, fm: str, params: list[str]) -> set[str]:
+    @staticmethod
+    def _named(sql: str, names: list[str] | None):
+        """``sql`` with its ``IN :names`` lists bound to ``names``."""
+        return text(sql) if names is None else text(sql).bindparams(bindparam("names", names, expanding=True))
+
+    def _constraints(self, fm: str, names: list[str] | None) -> set[str]:
         """SQLite constraints are unnamed: name them by the columns of their own table, never by
         the table a foreign key references, which ``ALTER TABLE ... RENAME`` of that other table
         rewrites (a change that no migration naming this table would record)."""
         groups: dict[tuple, list[str]] = {}
-        for table, fk_id, col in self.query(_FOREIGN.format(f=fm), params):
+        for table, fk_id, col in self.query(self._named(_FOREIGN.format(f=fm), names)):
             groups.setdefault(("fk", table, fk_id), []).append(col)
-        for table, index, col in self.query(_UNIQUE.format(f=fm), params):
+        for table, index, col in self.query(self._named(_UNIQUE.format(f=fm), names)):
             groups.setdefault(("unique", table, index), []).append(col)
         return {f"constraint:{table}.{kind}({','.join(cols)})" for (kind, table, _), cols in groups.items()}
 
@@ -147,3 +162,8 @@ class SQLite(Database):
         """Tracking rows written by earlier releases name a foreign key by its target too:
         ``constraint:child.fk(a)->parent`` is ``constraint:child.fk(a)``."""
         return [_FK_TARGET.sub("", o) if o.startswith("constraint:") else o for o in objects]
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLITE_BUSY (5) or SQLITE_LOCKED (6): another connection holds the lock, past the busy timeout."""
+    return (getattr(driver_error(exc), "sqlite_errorcode", 0) & 0xFF) in (5, 6)

@@ -94,7 +94,7 @@ class Service:
 
     def checkpoint(self, name: str = NAME) -> dict | None:
         rows = self.db.query(f"SELECT status, last_key, rows_done, total_estimate, error, runner, lease_until "
-                             f"FROM {self.prefix}_backfills WHERE name = ?", (name,))
+                             f"FROM {self.prefix}_backfills WHERE name = :name", {"name": name})
         if not rows:
             return None
         status, last_key, rows_done, total, error, runner, lease_until = rows[0]
@@ -121,7 +121,7 @@ class Service:
 
     def events(self) -> list[tuple[str, dict]]:
         rows = self.db.query(f"SELECT event, detail FROM {self.prefix}_migration_events "
-                             "WHERE event LIKE ? ORDER BY id", ("MIGRATION_BACKFILL_%",))
+                             "WHERE event LIKE :pattern ORDER BY id", {"pattern": "MIGRATION_BACKFILL_%"})
         return [(event, json.loads(detail)) for event, detail in rows]
 
     def touched(self) -> dict:

@@ -50,8 +50,8 @@ def test_slow_rows_shrink_the_batch_and_the_time_limit_cancels_a_long_one(tmp_pa
 
         assert result.code == 0, result.text
         assert "batch cancelled after the batch time limit" in result.err
-        (detail,), = db.query("SELECT detail FROM svc_migration_events WHERE event = ?",
-                              ("MIGRATION_BACKFILL_COMPLETED",))
+        (detail,), = db.query("SELECT detail FROM svc_migration_events WHERE event = :event",
+                              {"event": "MIGRATION_BACKFILL_COMPLETED"})
         completed = json.loads(detail)
         assert completed["rows_done"] == 2200
         assert BATCH_TIMEOUT_SECONDS * 1000 <= completed["longest_batch_ms"] < BATCH_TIMEOUT_SECONDS * 1000 + 500
@@ -121,7 +121,7 @@ def test_pause_waits_for_the_batch_in_flight(dialect, tmp_path, cli, write_migra
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                rows = db.query("SELECT rows_done FROM svc_backfills WHERE name = ?", (NAME,))
+                rows = db.query("SELECT rows_done FROM svc_backfills WHERE name = :name", {"name": NAME})
             except Exception:  # not created yet
                 rows = []
             if rows and rows[0][0] >= 2000:

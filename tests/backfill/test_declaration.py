@@ -130,6 +130,8 @@ def test_load_backfills_checks_the_dialect_in_use(tmp_path, write_migrations):
      "UPDATE t SET a = %s WHERE id >= %s AND id < %s /* ; :hi */", ("lo", "lo", "hi")),
     ("UPDATE t SET a = [:lo] WHERE id >= :lo AND id < :hi AND :lox = 1", "sqlite", "?",
      "UPDATE t SET a = [:lo] WHERE id >= ? AND id < ? AND :lox = 1", ("lo", "hi")),
+    ("UPDATE t SET a = b::hi, c = d:lo, e = 1:hi WHERE id >= :lo AND id < (:hi)", "postgres", "%s",
+     "UPDATE t SET a = b::hi, c = d:lo, e = 1:hi WHERE id >= %s AND id < (%s)", ("lo", "hi")),
 ])
 def test_bind_sql(sql, dialect, placeholder, text, order):
     bound = bind_sql(sql, dialect, placeholder)

@@ -55,6 +55,6 @@ def test_auth_memberships_backfill_on_sqlite(example_copy, cli, tmp_path):
                             service="auth").out)
     assert {b["name"]: b["status"] for b in status["backfills"]} == {n: "completed" for n in names}
     assert status["table_prefix"] == "platform"
-    ((events,),) = db.query("SELECT COUNT(*) FROM platform_migration_events WHERE event = ?",
-                            ("MIGRATION_BACKFILL_COMPLETED",))
+    ((events,),) = db.query("SELECT COUNT(*) FROM platform_migration_events WHERE event = :event",
+                            {"event": "MIGRATION_BACKFILL_COMPLETED"})
     assert events == len(names)

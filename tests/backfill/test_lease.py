@@ -10,8 +10,8 @@ import signal
 import time
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
-from migrator.execute import is_driver_error
 from tests.backfill.conftest import LEASE_SECONDS, NAME, ROWS
 
 EVERY_ROW_ONCE = {"rows": ROWS, "once": ROWS, "more": 0, "never": 0, "wrong": 0, "max_touched_id": ROWS}
@@ -123,11 +123,9 @@ def checkpoint_row_free(svc) -> bool:
             db.execute("SET SESSION innodb_lock_wait_timeout = 1")
         lock = "" if svc.db.dialect == "sqlite" else " FOR UPDATE"
         with db.transaction():
-            db.query(f"SELECT name FROM {svc.prefix}_backfills WHERE name = ?{lock}", (NAME,))
+            db.query(f"SELECT name FROM {svc.prefix}_backfills WHERE name = :name{lock}", {"name": NAME})
         return True
-    except Exception as exc:
-        if not is_driver_error(exc):
-            raise
+    except DBAPIError:
         return False
     finally:
         db.close()

@@ -205,7 +205,7 @@ def lock_is_held(db, prefix: str = PREFIX) -> bool:
                         "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()")
         return bool(rows[0][0])
     if db.dialect == "mysql":
-        rows = db.query("SELECT IS_USED_LOCK(?)", (f"migrator:{d.database}:{prefix}",))
+        rows = db.query("SELECT IS_USED_LOCK(:name)", {"name": f"migrator:{d.database}:{prefix}"})
         return rows[0][0] is not None
     fd = os.open(f"{d.database}.{prefix}.migrator-lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:

@@ -77,3 +77,14 @@ def test_compound_statements_run_as_written(cli, db, write_migrations):
     assert "notes" not in db.tables()
     ok(cli("up", dsn=db.dsn, migrations=root))
     assert len(db.query("SELECT id FROM notes")) == 2
+
+
+def test_percent_signs_and_placeholder_lookalikes_reach_the_database_as_written(cli, db, write_migrations):
+    """Migration SQL goes to the driver without parameters: %, %s, %(x)s, :name and ? are text."""
+    note = "100% sure: %s %(x)s %% :lo ?"
+    sql = ("CREATE TABLE pct (id INT PRIMARY KEY, note VARCHAR(60));\n"
+           f"INSERT INTO pct (id, note) VALUES (1, '{note}'), (2, 'gone');\n"
+           "DELETE FROM pct WHERE note NOT LIKE '100%';\n")
+    root = write_migrations({db.dialect: {"0001_pct.up.sql": sql}}, service="svc")
+    ok(cli("up", dsn=db.dsn, migrations=root))
+    assert db.query("SELECT id, note FROM pct") == [(1, note)]

@@ -12,7 +12,7 @@ from migrator import lexer
 
 
 def kinds(text: str, family: str) -> list[tuple[str, str]]:
-    return [(t.kind, t.text) for t in lexer.tokens(text, family) if t.kind != lexer.SPACE]
+    return [(t.kind.value, t.text) for t in lexer.tokens(text, family) if t.kind != lexer.Kind.SPACE]
 
 
 CASES = {
@@ -86,7 +86,7 @@ def test_dollar_body(text, body):
 
 @pytest.mark.parametrize("name, unquoted", [
     ('"Hot"', "hot"), ('"a""b"', 'a"b'), ("`a``b`", "a`b"), ("[T x]", "t x"), ("Plain", "plain"),
-    ('"', '"'), ("`", "`"), ("[", "["), ('"a', '"a'),
+    ('"', ""), ("`", ""), ("[", ""), ('"a', "a"), ("[a]]", "a]"),
 ])
 def test_unquote(name, unquoted):
     assert lexer.unquote(name) == unquoted
@@ -99,6 +99,7 @@ MASKED = {
     "a dollar body blanked": ("postgres", "AS $f$ DROP x; $f$;", "AS " + " " * len("$f$ DROP x; $f$") + ";"),
     "MySQL double-quoted string blanked": ("mysql", 'x = "a" # c', 'x = " "    '),
     "a string left open of one quote": ("postgres", "x '", "x  "),
+    "an empty string keeps its quotes": ("sqlite", "DEFAULT '' -- c", "DEFAULT ''     "),
 }
 
 

@@ -36,7 +36,7 @@ def test_a_lost_connection_at_unlock_is_a_warning(dialect, make_database, write_
     runner = runner_on(test_db, write_migrations)
     with pytest.raises(MigratorError, match="the block's own error"):
         with runner.locked(5):
-            runner.db.conn.close()
+            runner.db.conn.connection.dbapi_connection.close()  # the driver's connection is gone
             raise MigratorError("the block's own error")
 
     warnings = [e for e in logged() if e["event"] == "MIGRATION_UNLOCK_FAILED"]

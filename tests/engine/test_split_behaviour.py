@@ -31,6 +31,13 @@ begin
   select n from totals;
 end"""
 
+MYSQL_INNER_BLOCK_THEN_IF = """CREATE PROCEDURE p()
+BEGIN
+  BEGIN SELECT 1; END;
+  IF 1 THEN SELECT 2; END IF;
+END"""
+LONG_SELECT = "SELECT " + ", ".join(f"{i} AS c{i}" for i in range(60))
+
 CASES = {
     # MariaDB: a block inside an anonymous block is one statement with it
     "nested MariaDB block": ("mysql", MARIADB_NESTED + ";\nSELECT 3;", [MARIADB_NESTED, "SELECT 3"]),
@@ -57,7 +64,14 @@ CASES = {
     # a block comment never closed is sent, for the database to report; one closed is a comment
     "unterminated block comment": ("postgres", "SELECT 1;\n/* never closed;\nSELECT 2;\n",
                                    ["SELECT 1", "/* never closed;\nSELECT 2;"]),
-    "block comment closed at once": ("sqlite", "/*/ not yet */ SELECT 1;", ["SELECT 1"]),
+    "block comment closed at once": ("sqlite", "/*/ not yet */ SELECT 1;\n/**/ SELECT 2;", ["SELECT 1", "SELECT 2"]),
+    "block comment of three characters is open": ("postgres", "SELECT 1;\n/*/", ["SELECT 1", "/*/"]),
+    # an inner block's END; followed by an IF statement: END closes the block, the IF opens none
+    "END of an inner block, then IF": ("mysql", MYSQL_INNER_BLOCK_THEN_IF + ";\nSELECT 3;",
+                                       [MYSQL_INNER_BLOCK_THEN_IF, "SELECT 3"]),
+    # MariaDB's anonymous block after a long statement (offsets past the small-int cache)
+    "MariaDB block after a long statement": ("mysql", LONG_SELECT + ";\n" + MARIADB_NESTED + ";\nSELECT 3;",
+                                             [LONG_SELECT, MARIADB_NESTED, "SELECT 3"]),
     "unterminated tagged dollar quote": ("postgres", "SELECT 1;\nDO $body$ BEGIN; END;\n",
                                          ["SELECT 1", "DO $body$ BEGIN; END;"]),
 }
@@ -93,3 +107,15 @@ def test_a_comment_between_begin_and_atomic_is_no_atomic_body():
     comment) is a transaction's BEGIN, and the semicolons after it end statements."""
     text = "BEGIN /* ATOMIC */;\nSELECT 1;\nEND;"
     assert [s.sql for s in split(text, "postgres")] == ["BEGIN /* ATOMIC */", "SELECT 1", "END"]
+
+
+def test_the_comments_before_the_first_statement_are_its_own():
+    statements = split("-- first\nSELECT 1;\n/* second */ SELECT 2;", "postgres")
+    assert [(s.comments, s.sql) for s in statements] == [("-- first", "SELECT 1"), ("/* second */", "SELECT 2")]
+
+
+def test_a_dialect_name_read_from_a_dsn_is_the_same_dialect():
+    """The dialect may be a string built at run time (parsed from a DSN), not a literal."""
+    dialect = "".join(["post", "gres"])
+    text = "CREATE FUNCTION f() RETURNS int LANGUAGE sql RETURN (SELECT begin FROM t);\nSELECT 2;"
+    assert [s.sql for s in split(text, dialect)] == [text[:text.index(";")], "SELECT 2"]

@@ -162,7 +162,7 @@ def state(db, table: str = TRACKING):
 
 
 def events(db, name: str, table: str = EVENTS) -> list[tuple[int | None, dict]]:
-    rows = db.query(f"SELECT version, detail FROM {table} WHERE event = ? ORDER BY id", (name,))
+    rows = db.query(f"SELECT version, detail FROM {table} WHERE event = :event ORDER BY id", {"event": name})
     return [(None if v is None else int(v), json.loads(d)) for v, d in rows]
 
 
