@@ -293,8 +293,7 @@ class BackfillJob:
         self.tracker = runner.tracker
         self.store = Checkpoints(runner.db, runner.service)
         dialect = runner.db.files_dialect
-        qmark = runner.db.conn.dialect.paramstyle == "qmark"  # sqlite3; psycopg and PyMySQL take %s
-        self.sql = bind_sql(bf.statement(dialect), dialect, "?" if qmark else "%s")
+        self.sql = bind_sql(bf.statement(dialect), dialect)
         self.t, self.k = runner.db.quote(bf.table), runner.db.quote(bf.key)
         self.log = runner.log.bind(backfill=bf.name)
         self.size = min(bf.batch_size, START_BATCH)
@@ -561,7 +560,7 @@ class BackfillJob:
                           "backfills need an integer key")
 
     def execute(self, lo: int, hi: int) -> int:
-        return self.db.conn.exec_driver_sql(self.sql.text, self.sql.params(lo, hi)).rowcount
+        return self.db.run(self.sql, {"lo": lo, "hi": hi}).rowcount
 
     # -- endings -------------------------------------------------------------------
     def describe(self, exc: BaseException) -> str:
