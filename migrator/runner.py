@@ -8,11 +8,11 @@ dirty-flag protocol: the row is written dirty first and cleaned on success.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
 from migrator import catalog, log
 from migrator.errors import ChecksumMismatch, DesyncError, DirtyError, MigrationFailed, UsageError
 from migrator.execute import DATABASE_ERRORS, Executor
+from migrator.locking import held
 from migrator.objects import relation_of
 from migrator.source import Migration, Service
 from migrator.split import Statement, split
@@ -25,6 +25,26 @@ FATAL_DESYNC = (
 )
 REPAIR_HINT = "Re-run with MIGRATE_REPAIR_TRACKING=1 to rewind tracking from version {version}"
 REPAIR_REFUSED = "Auto-repair refused: the desync is partial or non-contiguous"
+
+
+class MigrationLock:
+    """A service's migration lock: a database session lock keyed by its table prefix."""
+
+    wait_event = "MIGRATION_LOCK_WAIT"
+    release_failed_event = "MIGRATION_UNLOCK_FAILED"
+
+    def __init__(self, db, key: str, timeout: float):
+        self.db, self.key, self.timeout = db, key, timeout
+
+    def acquire(self, on_wait) -> None:
+        self.db.lock(self.key, self.timeout, on_wait=lambda: on_wait(
+            lock_timeout=self.timeout, message="waiting for the migration lock"))
+
+    def release(self) -> None:
+        self.db.unlock(self.key)
+
+    def release_failed(self, exc: BaseException) -> dict:
+        return dict(error=self.db.describe_error(exc), message="could not release the migration lock")
 
 
 class Runner:
@@ -47,19 +67,9 @@ class Runner:
         return self.db.files_dialect
 
     # -- lock ---------------------------------------------------------------
-    @contextmanager
     def locked(self, timeout: float):
-        key = self.service.table_prefix
-        self.db.lock(key, timeout, on_wait=lambda: self.log.info(
-            "MIGRATION_LOCK_WAIT", lock_timeout=timeout, message="waiting for the migration lock"))
-        try:
-            yield
-        finally:
-            try:
-                self.db.unlock(key)
-            except Exception as exc:  # the connection may be gone; the server frees the lock then
-                self.log.warning("MIGRATION_UNLOCK_FAILED", error=self.db.describe_error(exc),
-                                 message="could not release the migration lock")
+        """Hold the service's migration lock for a block, waiting up to ``timeout`` seconds for it."""
+        return held(MigrationLock(self.db, self.service.table_prefix, timeout), self.log)
 
     # -- checks -------------------------------------------------------------
     def rows(self) -> dict[int, AppliedRow]:

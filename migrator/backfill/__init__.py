@@ -13,9 +13,9 @@ backfill (``job``) and the ``migrator backfill`` subcommands (``commands``).
 from __future__ import annotations
 
 from migrator.backfill.commands import command
-from migrator.backfill.declaration import Backfill, BoundSql, bind_sql, load_backfills, parse_declaration
+from migrator.backfill.declaration import Backfill, bind_sql, load_backfills, parse_declaration
 from migrator.backfill.job import next_batch_size
 from migrator.backfill.store import Checkpoint, Checkpoints
 
-__all__ = ["Backfill", "BoundSql", "Checkpoint", "Checkpoints", "bind_sql", "command", "load_backfills",
+__all__ = ["Backfill", "Checkpoint", "Checkpoints", "bind_sql", "command", "load_backfills",
            "next_batch_size", "parse_declaration"]

@@ -2,8 +2,9 @@
 before any connection.
 
 ``:lo`` and ``:hi`` are real driver parameters: the declared SQL is scanned (string
-literals, quoted identifiers, comments and dollar quotes are skipped) and each
-``:lo``/``:hi`` becomes the driver's placeholder; nothing is formatted into the SQL.
+literals, quoted identifiers, comments and dollar quotes are skipped) and becomes a
+``text()`` construct whose only parameters are those ``:lo``/``:hi``; nothing is
+formatted into the SQL.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import TextClause, bindparam, text
 
 from migrator import lexer
 from migrator.dialects import DIALECTS, files_dialects, sql_family
@@ -24,28 +27,19 @@ KEYS = {"requires", "table", "key", "batch_size", "pause_ms", "description", "sq
 REQUIRED = ("requires", "table", "key", "batch_size", "sql")
 STATUSES = ("pending", "running", "paused", "completed", "failed")
 
-@dataclass(frozen=True)
-class BoundSql:
-    """A declared statement with ``:lo``/``:hi`` turned into driver placeholders."""
+def bind_sql(sql: str, dialect: str) -> TextClause:
+    """The statement as a ``text()`` construct whose parameters are the ``:lo`` and ``:hi``
+    outside literals and comments, and nothing else.
 
-    text: str
-    order: tuple[str, ...]  # "lo"/"hi" in placeholder order
-
-    def params(self, lo: int, hi: int) -> tuple[int, ...]:
-        return tuple(lo if name == "lo" else hi for name in self.order)
-
-
-def bind_sql(sql: str, dialect: str, placeholder: str = "?") -> BoundSql:
-    """Replace ``:lo``/``:hi`` outside literals and comments by ``placeholder``.
-
-    With ``%s`` drivers (psycopg, PyMySQL) a literal ``%`` is doubled. Raises
-    ValueError when the text is not exactly one statement or lacks ``:lo``/``:hi``.
+    ``text()`` reads any ``:name`` as a parameter, inside a string literal too, so every
+    other colon is escaped as ``text()`` documents (``\\:``): ``':lo'`` stays a literal,
+    ``x::int`` and ``:lo::bigint`` casts. Raises ValueError when the text is not exactly
+    one statement or lacks ``:lo``/``:hi``.
     """
     family = sql_family(dialect)
-    escape = (lambda s: s.replace("%", "%%")) if placeholder == "%s" else (lambda s: s)
     tokens = list(lexer.tokens(sql, family))
     out: list[str] = []
-    order: list[str] = []
+    names: set[str] = set()
     for i, token in enumerate(tokens):
         if token.text == ";":
             if any(t.kind not in lexer.NOT_CODE and t.text != ";" for t in tokens[i + 1:]):
@@ -54,23 +48,24 @@ def bind_sql(sql: str, dialect: str, placeholder: str = "?") -> BoundSql:
         if token.text == "?" and family == "sqlite":
             raise ValueError("'?' placeholders are not allowed: write :lo and :hi")
         if _parameter(tokens, i):
-            out[-1] = placeholder  # in place of the colon
-            order.append(token.text)
+            out[-1] = f":{token.text}"  # its colon, not escaped
+            names.add(token.text)
         else:
-            out.append(escape(token.text))
-    missing = [f":{n}" for n in ("lo", "hi") if n not in order]
+            out.append(token.text.replace(":", "\\:"))
+    missing = [f":{n}" for n in ("lo", "hi") if n not in names]
     if missing:
         raise ValueError(f"must use {' and '.join(missing)} "
                          "(the key range [lo, hi) is bound by the migrator)")
-    return BoundSql("".join(out).strip(), tuple(order))
+    return text("".join(out).strip()).bindparams(bindparam("lo"), bindparam("hi"))
 
 
 def _parameter(tokens: list[lexer.Token], i: int) -> bool:
     """Token ``i`` is the name of a ``:lo`` or ``:hi``: a colon before it, and before that
-    neither a colon (``x::hi`` is a cast) nor a word or number it would belong to."""
+    neither a colon (``x::hi`` is a cast), a backslash (``text()``'s escape) nor a word or
+    number it would belong to."""
     if tokens[i].kind != Kind.WORD or tokens[i].text not in ("lo", "hi") or i < 1 or tokens[i - 1].text != ":":
         return False
-    return i < 2 or not (tokens[i - 2].text == ":" or tokens[i - 2].kind in (Kind.WORD, Kind.NUMBER))
+    return i < 2 or not (tokens[i - 2].text in (":", "\\") or tokens[i - 2].kind in (Kind.WORD, Kind.NUMBER))
 
 
 @dataclass(frozen=True)
@@ -115,11 +110,11 @@ def _sql_table(path: Path, value) -> dict[str, str]:
     unknown = sorted(set(value) - set(DIALECTS))
     if unknown:
         raise _bad(path, f"unknown [sql] key(s) {', '.join(unknown)} (known: {', '.join(DIALECTS)})")
-    for dialect, text in value.items():
-        if not isinstance(text, str) or not text.strip():
+    for dialect, statement in value.items():
+        if not isinstance(statement, str) or not statement.strip():
             raise _bad(path, f"sql.{dialect} must be a non-empty string")
         try:
-            bind_sql(text, dialect)
+            bind_sql(statement, dialect)
         except ValueError as exc:
             raise _bad(path, f"sql.{dialect} {exc}") from None
     return dict(value)

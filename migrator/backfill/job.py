@@ -58,16 +58,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from migrator.backfill.declaration import Backfill, bind_sql
-from migrator.backfill.store import Checkpoint, Checkpoints
 from sqlalchemy.exc import DBAPIError
 
+from migrator.backfill.declaration import Backfill, bind_sql
+from migrator.backfill.store import Checkpoint, Checkpoints
 from migrator.dialects import sql_family
 from migrator.dialects.base import driver_error
 from migrator.dialects.mysql import errno
 from migrator.dialects.sqlite import is_busy
 from migrator.errors import Interrupted, LockTimeout, MigratorError, UsageError
 from migrator.execute import DATABASE_ERRORS
+from migrator.locking import held
 from migrator.tracking import utcnow
 
 START_BATCH = 100  # first batch of every run; grows while batches are fast
@@ -261,6 +262,28 @@ class StopSignal:
         return signal.Signals(self.signum).name
 
 
+class Lease:
+    """A runner's lease on one backfill, as ``held`` takes it: claimed under the checkpoint
+    row's lock (waiting up to the lock timeout while another runner holds a live one), given
+    back with the checkpoint intact. ``acquire`` returns the row as it was before the claim."""
+
+    wait_event = "MIGRATION_BACKFILL_LEASE_WAIT"
+    release_failed_event = "MIGRATION_BACKFILL_LEASE_RELEASE_FAILED"
+
+    def __init__(self, job: BackfillJob, total: int | None):
+        self.job, self.total = job, total
+
+    def acquire(self, on_wait) -> Checkpoint:
+        return self.job.wait_for_lease(self.total, on_wait)
+
+    def release(self) -> None:
+        self.job.store.release(self.job.bf.name, self.job.runner_id)
+
+    def release_failed(self, exc: BaseException) -> dict:
+        return dict(message="could not release the backfill lease: it runs out by itself",
+                    lease_seconds=self.job.lease, error=self.job.describe(exc))
+
+
 class BackfillJob:
     """One backfill on one open database, run while this runner holds its lease."""
 
@@ -270,8 +293,7 @@ class BackfillJob:
         self.tracker = runner.tracker
         self.store = Checkpoints(runner.db, runner.service)
         dialect = runner.db.files_dialect
-        qmark = runner.db.conn.dialect.paramstyle == "qmark"  # sqlite3; psycopg and PyMySQL take %s
-        self.sql = bind_sql(bf.statement(dialect), dialect, "?" if qmark else "%s")
+        self.sql = bind_sql(bf.statement(dialect), dialect)
         self.t, self.k = runner.db.quote(bf.table), runner.db.quote(bf.key)
         self.log = runner.log.bind(backfill=bf.name)
         self.size = min(bf.batch_size, START_BATCH)
@@ -294,11 +316,17 @@ class BackfillJob:
     # -- the run -------------------------------------------------------------------
     def run(self) -> str:
         """Claim the backfill and run batches until completed, paused or signalled."""
-        claimed = self.claim()
-        if claimed is not None:
-            return claimed
-        gap = max(self.bf.pause_ms / 1000, SQLITE_GAP_SECONDS if self.db.files_dialect == "sqlite" else 0.0)
-        try:
+        cp = self.store.get(self.bf.name)
+        if cp.status in ("paused", "completed"):  # checked again under the row lock when claiming
+            self.cp = cp
+            return f"already-{cp.status}"
+        total = self.estimate()
+        with held(Lease(self, total), self.log) as cp:
+            if cp.status in ("paused", "completed"):
+                self.cp = cp
+                return f"already-{cp.status}"
+            self.start(cp, total)
+            gap = max(self.bf.pause_ms / 1000, SQLITE_GAP_SECONDS if self.db.files_dialect == "sqlite" else 0.0)
             with self.batch_guard():
                 while True:
                     self.check_signal()
@@ -307,8 +335,6 @@ class BackfillJob:
                         return self.stop(outcome)
                     if gap:
                         self.wait(gap)
-        finally:
-            self.release()
 
     # -- the lease -----------------------------------------------------------------
     def lease_values(self) -> dict:
@@ -326,14 +352,6 @@ class BackfillJob:
         except DATABASE_ERRORS as exc:
             self.log.warning("MIGRATION_BACKFILL_LEASE_RENEWAL_FAILED", message="could not renew the backfill lease",
                              error=self.describe(exc))
-
-    def release(self) -> None:
-        try:
-            self.store.release(self.bf.name, self.runner_id)
-        except DATABASE_ERRORS as exc:  # the connection is gone: the lease runs out by itself
-            self.log.warning("MIGRATION_BACKFILL_LEASE_RELEASE_FAILED",
-                             message="could not release the backfill lease: it runs out by itself",
-                             lease_seconds=self.lease, error=self.describe(exc))
 
     def wait(self, seconds: float) -> None:
         """Sleep, renewing the lease when due; a signal cuts it short."""
@@ -382,18 +400,8 @@ class BackfillJob:
                            message="batch time limit not available: adaptive sizing only")
             return False
 
-    def claim(self) -> str | None:
-        """Take the lease and mark it running, waiting up to the lock timeout for a live
-        lease of another runner; returns why not when it is paused or already completed."""
-        cp = self.store.get(self.bf.name)
-        if cp.status in ("paused", "completed"):  # checked again under the row lock below
-            self.cp = cp
-            return f"already-{cp.status}"
-        total = self.estimate()
-        cp = self.wait_for_lease(total)
-        if cp.status in ("paused", "completed"):
-            self.cp = cp
-            return f"already-{cp.status}"
+    def start(self, cp: Checkpoint, total: int | None) -> None:
+        """The lease is taken (``cp``: the row as it was before): say from where this run starts."""
         self.cp = self.store.get(self.bf.name)
         taken_over = cp.runner if cp.runner not in (None, self.runner_id) and cp.lease_until is not None else None
         if taken_over:
@@ -406,9 +414,8 @@ class BackfillJob:
                    from_key=cp.last_key, rows_done=cp.rows_done, total_estimate=total,
                    batch_size=self.bf.batch_size, pause_ms=self.bf.pause_ms, runner=self.runner_id,
                    taken_over_from=taken_over)
-        return None
 
-    def wait_for_lease(self, total: int | None) -> Checkpoint:
+    def wait_for_lease(self, total: int | None, on_wait) -> Checkpoint:
         """Claim the lease, waiting up to the lock timeout while another runner holds a
         live one; returns the row as it was before the claim."""
         deadline = time.monotonic() + self.lock_timeout
@@ -420,9 +427,8 @@ class BackfillJob:
             if time.monotonic() >= deadline:
                 raise self.lease_timeout(cp)
             if not logged:
-                self.log.info("MIGRATION_BACKFILL_LEASE_WAIT", message="another runner holds this backfill's "
-                              "lease: waiting", holder=cp.runner, last_heartbeat=cp.heartbeat_at,
-                              lock_timeout=self.lock_timeout)
+                on_wait(message="another runner holds this backfill's lease: waiting", holder=cp.runner,
+                        last_heartbeat=cp.heartbeat_at, lock_timeout=self.lock_timeout)
                 logged = True
             self.wait(LEASE_POLL_SECONDS)
             self.check_signal(claimed=False)
@@ -554,7 +560,7 @@ class BackfillJob:
                           "backfills need an integer key")
 
     def execute(self, lo: int, hi: int) -> int:
-        return self.db.conn.exec_driver_sql(self.sql.text, self.sql.params(lo, hi)).rowcount
+        return self.db.run(self.sql, {"lo": lo, "hi": hi}).rowcount
 
     # -- endings -------------------------------------------------------------------
     def describe(self, exc: BaseException) -> str:

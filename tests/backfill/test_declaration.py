@@ -5,6 +5,8 @@ parameters, never formatted into the SQL."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from migrator.backfill import bind_sql, load_backfills, parse_declaration
 from migrator.errors import UsageError
@@ -113,40 +115,47 @@ def test_load_backfills_checks_the_dialect_in_use(tmp_path, write_migrations):
         load_backfills(service, "cockroach")
 
 
-@pytest.mark.parametrize("sql, dialect, placeholder, text, order", [
-    ("UPDATE t SET a = 1 WHERE id >= :lo AND id < :hi", "sqlite", "?",
+DRIVERS = {"postgres": postgresql.psycopg.dialect(), "cockroach": postgresql.psycopg.dialect(),
+           "mysql": mysql.pymysql.dialect(), "sqlite": sqlite.pysqlite.dialect()}
+
+
+@pytest.mark.parametrize("sql, dialect, text, order", [
+    ("UPDATE t SET a = 1 WHERE id >= :lo AND id < :hi", "sqlite",
      "UPDATE t SET a = 1 WHERE id >= ? AND id < ?", ("lo", "hi")),
-    ("UPDATE t SET s = '50% :lo' WHERE id >= :lo AND id < :hi AND x::int > 0;", "postgres", "%s",
-     "UPDATE t SET s = '50%% :lo' WHERE id >= %s AND id < %s AND x::int > 0", ("lo", "hi")),
-    ("UPDATE t SET s = $f$ :hi $f$ WHERE id < :hi AND id >= :lo -- :lo", "postgres", "%s",
-     "UPDATE t SET s = $f$ :hi $f$ WHERE id < %s AND id >= %s -- :lo", ("hi", "lo")),
-    ("UPDATE t SET s = $$ :hi $$ WHERE id >= :lo AND id < :hi", "cockroach", "%s",  # postgres's literals
-     "UPDATE t SET s = $$ :hi $$ WHERE id >= %s AND id < %s", ("lo", "hi")),
-    ("UPDATE t SET s = E'it\\'s :lo' WHERE id BETWEEN :lo AND :hi - 1 AND \":hi\" = 1", "postgres", "%s",
-     "UPDATE t SET s = E'it\\'s :lo' WHERE id BETWEEN %s AND %s - 1 AND \":hi\" = 1", ("lo", "hi")),
-    ("UPDATE t SET s = 'a\\':lo', b = `:hi` WHERE id >= :lo AND id < :hi # :lo", "mysql", "%s",
+    ("UPDATE t SET s = '50% :lo' WHERE id >= :lo AND id < :hi AND x::int > 0;", "postgres",
+     "UPDATE t SET s = '50%% :lo' WHERE id >= %(lo)s AND id < %(hi)s AND x::int > 0", ()),
+    ("UPDATE t SET s = $f$ :hi $f$ WHERE id < :hi AND id >= :lo -- :lo", "postgres",
+     "UPDATE t SET s = $f$ :hi $f$ WHERE id < %(hi)s AND id >= %(lo)s -- :lo", ()),
+    ("UPDATE t SET s = $$ :hi $$ WHERE id >= :lo AND id < :hi", "cockroach",  # postgres's literals
+     "UPDATE t SET s = $$ :hi $$ WHERE id >= %(lo)s AND id < %(hi)s", ()),
+    ("UPDATE t SET s = E'it\\'s :lo' WHERE id BETWEEN :lo AND :hi - 1 AND \":hi\" = 1", "postgres",
+     "UPDATE t SET s = E'it\\'s :lo' WHERE id BETWEEN %(lo)s AND %(hi)s - 1 AND \":hi\" = 1", ()),
+    ("UPDATE t SET a = 1 WHERE id >= :lo::bigint AND id < :hi", "postgres",  # a cast right after :lo
+     "UPDATE t SET a = 1 WHERE id >= %(lo)s::bigint AND id < %(hi)s", ()),
+    ("UPDATE t SET s = 'a\\':lo', b = `:hi` WHERE id >= :lo AND id < :hi # :lo", "mysql",
      "UPDATE t SET s = 'a\\':lo', b = `:hi` WHERE id >= %s AND id < %s # :lo", ("lo", "hi")),
-    ("UPDATE t SET a = :lo WHERE id >= :lo AND id < :hi /* ; :hi */ ; -- done", "mysql", "%s",
+    ("UPDATE t SET a = :lo WHERE id >= :lo AND id < :hi /* ; :hi */ ; -- done", "mysql",
      "UPDATE t SET a = %s WHERE id >= %s AND id < %s /* ; :hi */", ("lo", "lo", "hi")),
-    ("UPDATE t SET a = [:lo] WHERE id >= :lo AND id < :hi AND :lox = 1", "sqlite", "?",
+    ("UPDATE t SET s = 'a\\:b', p = '5%' WHERE id >= :lo AND id < :hi", "mysql",  # a backslash before a colon
+     "UPDATE t SET s = 'a\\:b', p = '5%%' WHERE id >= %s AND id < %s", ("lo", "hi")),
+    ("UPDATE t SET a = [:lo] WHERE id >= :lo AND id < :hi AND :lox = 1", "sqlite",
      "UPDATE t SET a = [:lo] WHERE id >= ? AND id < ? AND :lox = 1", ("lo", "hi")),
-    ("UPDATE t SET a = b::hi, c = d:lo, e = 1:hi WHERE id >= :lo AND id < (:hi)", "postgres", "%s",
-     "UPDATE t SET a = b::hi, c = d:lo, e = 1:hi WHERE id >= %s AND id < (%s)", ("lo", "hi")),
+    ("UPDATE t SET a = b::hi, c = d:lo, e = 1:hi WHERE id >= :lo AND id < (:hi)", "postgres",
+     "UPDATE t SET a = b::hi, c = d:lo, e = 1:hi WHERE id >= %(lo)s AND id < (%(hi)s)", ()),
 ])
-def test_bind_sql(sql, dialect, placeholder, text, order):
-    bound = bind_sql(sql, dialect, placeholder)
-    assert (bound.text, bound.order) == (text, order)
-    assert bound.params(10, 20) == tuple(10 if n == "lo" else 20 for n in order)
+def test_bind_sql(sql, dialect, text, order):
+    """What the driver receives: its own placeholders where :lo and :hi were, the rest as written."""
+    compiled = bind_sql(sql, dialect).compile(dialect=DRIVERS[dialect])
+    assert compiled.string == text
+    assert tuple(compiled.positiontup or ()) == order  # a positional driver's values, in this order
 
 
 def test_bound_values_are_parameters_not_text(tmp_path):
     """A literal ':lo' in the statement stays a literal; the bounds arrive as parameters."""
-    import sqlite3
-
-    conn = sqlite3.connect(tmp_path / "p.db")
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT)")
-    conn.executemany("INSERT INTO t VALUES (?, NULL)", [(i,) for i in range(1, 11)])
-    bound = bind_sql("UPDATE t SET note = ':lo..:hi' || ' ' || :lo WHERE id >= :lo AND id < :hi", "sqlite")
-    conn.execute(bound.text, bound.params(3, 6))
-    assert conn.execute("SELECT id, note FROM t WHERE note IS NOT NULL").fetchall() == [
-        (3, ":lo..:hi 3"), (4, ":lo..:hi 3"), (5, ":lo..:hi 3")]
+    with create_engine(f"sqlite:///{tmp_path / 'p.db'}").begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, note TEXT)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (?, NULL)", [(i,) for i in range(1, 11)])
+        bound = bind_sql("UPDATE t SET note = ':lo..:hi' || ' ' || :lo WHERE id >= :lo AND id < :hi", "sqlite")
+        conn.execute(bound, {"lo": 3, "hi": 6})
+        assert conn.exec_driver_sql("SELECT id, note FROM t WHERE note IS NOT NULL").fetchall() == [
+            (3, ":lo..:hi 3"), (4, ":lo..:hi 3"), (5, ":lo..:hi 3")]
