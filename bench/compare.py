@@ -326,6 +326,23 @@ def fail(series: Series, exc: Exception, where: str) -> None:
     print(f"  ! {where}: {exc}", file=sys.stderr)
 
 
+def apply_fresh(servers, dialect: str, contender, workload: Path, expected: dict, series: Series,
+                label: str, counted: bool) -> None:
+    """Apply ``workload`` with ``contender`` to a new throwaway database, check the result and,
+    when ``counted`` (not a warm-up round), keep the time in ``series``; the database is dropped."""
+    target = servers.create(dialect)
+    try:
+        argv, env = contender.command(target, workload)
+        sample = timed(argv, env, label.replace(" ", "-"))
+        servers.check(target, expected, contender.name)
+        if counted:
+            series.add(sample)
+    except RunFailed as exc:
+        fail(series, exc, label)
+    finally:
+        servers.drop(target)
+
+
 # -- workloads --------------------------------------------------------------------
 def workload_dir(kind: str, dialect: str, count: int) -> tuple[Path, dict]:
     """The workload ``kind`` (see workload.py) for a dialect, written in every contender's
@@ -361,17 +378,7 @@ def scenario_apply(servers: Servers, dialects, sizes, contenders, runs: int, ver
                     s = series[(c.name, n)]
                     if s.error:
                         continue
-                    target = servers.create(dialect)
-                    try:
-                        argv, env = c.command(target, wl)
-                        sample = timed(argv, env, f"apply-{dialect}-{n}-{c.name}")
-                        servers.check(target, expected, c.name)
-                        if r >= 0:
-                            s.add(sample)
-                    except RunFailed as exc:
-                        fail(s, exc, f"apply {dialect} {n} {c.name}")
-                    finally:
-                        servers.drop(target)
+                    apply_fresh(servers, dialect, c, wl, expected, s, f"apply {dialect} {n} {c.name}", r >= 0)
             if verbose and r >= 0:
                 print(f"  apply {dialect} round {r + 1}/{runs}: " + ", ".join(
                     f"{c.name}={'/'.join(f'{series[(c.name, n)].samples[-1]:.2f}' for n in sizes)}"
@@ -733,17 +740,7 @@ def scenario_history(servers: Servers, dialects, count: int, contenders, runs: i
                 s = series[c.name]
                 if s.error:
                     continue
-                target = servers.create(dialect)
-                try:
-                    argv, env = c.command(target, wl)
-                    sample = timed(argv, env, f"history-{dialect}-{c.name}")
-                    servers.check(target, expected, c.name)
-                    if r >= 0:
-                        s.add(sample)
-                except RunFailed as exc:
-                    fail(s, exc, f"history {dialect} {c.name}")
-                finally:
-                    servers.drop(target)
+                apply_fresh(servers, dialect, c, wl, expected, s, f"history {dialect} {c.name}", r >= 0)
         if verbose:
             print(f"  history {dialect}: " + ", ".join(f"{n}={_fmt(s.median)}" for n, s in series.items()),
                   file=sys.stderr)
