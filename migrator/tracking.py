@@ -31,15 +31,9 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def iso(value) -> str | None:
-    """A stored timestamp as ISO-8601 UTC, whatever the driver returned."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat(timespec="seconds")
+def iso(value: datetime | None) -> str | None:
+    """A stored moment (read through tables.Moment: timezone-aware, UTC) as ISO-8601."""
+    return None if value is None else value.isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
