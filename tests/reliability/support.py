@@ -135,17 +135,21 @@ class Proc:
 
 
 def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of a process group, from /proc."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    """Processes of a process group with a live (non-zombie) thread, from /proc.
+
+    Every thread counts, not only the leader: when SIGKILL ends a threaded process, its
+    main thread can be a zombie while another thread is still exiting, and the files
+    (a SQLite runner's flock) close only with the last thread."""
+    members = set()
+    for stat in Path("/proc").glob("[0-9]*/task/[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:
             continue
         fields = text[text.rindex(")") + 2:].split()
         if fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(stat.parent.name))
-    return members
+            members.add(int(stat.parent.parent.parent.name))
+    return sorted(members)
 
 
 def wait_group_gone(pgid: int, timeout: float = 30) -> None:
