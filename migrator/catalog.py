@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from migrator import lexer
 from migrator.lexer import Kind
@@ -23,6 +24,9 @@ _CREATES = re.compile(
 )
 
 
+# A migration's statements are read several times while it is applied (scope, far-reaching,
+# data only, what it created): each is tokenized once.
+@lru_cache(maxsize=4096)
 def _code(statement: Statement, bodies: bool = False) -> str:
     """The statement with comments, string literals and dollar-quoted bodies blanked; with
     ``bodies``, a dollar-quoted body's own code is kept (a DO block's or a routine's
@@ -39,14 +43,25 @@ def _identifier(token: lexer.Token) -> str | None:
     return None
 
 
-def _code_tokens(sql: str, family: str, bodies: bool) -> list[lexer.Token]:
+@lru_cache(maxsize=4096)
+def _code_tokens(sql: str, family: str, bodies: bool) -> tuple[lexer.Token, ...]:
     """The code tokens of ``sql``; with ``bodies``, those of each dollar-quoted body in its place."""
+    if not bodies:
+        return tuple(lexer.code(sql, family))
     out = []
-    for token in lexer.code(sql, family):
+    for token in _code_tokens(sql, family, False):
         out.append(token)
-        if bodies and token.kind == Kind.DOLLAR:
-            out += _code_tokens(lexer.dollar_body(token), family, bodies)
-    return out
+        if token.kind == Kind.DOLLAR:
+            out += _code_tokens(lexer.dollar_body(token), family, True)
+    return tuple(out)
+
+
+def quoted_names(statements: Iterable[Statement]) -> set[str]:
+    """The quoted identifiers of the statements' code (dollar-quoted bodies included) that are
+    not lower-case, as written: on PostgreSQL the only way to name a relation spelled "User"."""
+    return {name for statement in statements
+            for token in _code_tokens(statement.sql, statement.family, True) if token.kind == Kind.QUOTED
+            for name in [lexer.unquote(token.text, fold=False)] if name != name.lower()}
 
 
 def names_in(statements: Iterable[Statement]) -> set[str]:
@@ -104,7 +119,7 @@ def relation_names(statements: Iterable[Statement], *, bodies: bool = False) -> 
 class _Relations:
     """One statement's tokens read for the names that stand where a relation does."""
 
-    def __init__(self, tokens: list[lexer.Token], out: set[str]):
+    def __init__(self, tokens: tuple[lexer.Token, ...], out: set[str]):
         self.tokens, self.out = tokens, out
         self.place: str | None = None  # the word whose relation may come next
         self.listing: str | None = None  # after a name: the word whose list it is (a comma continues it)
@@ -418,8 +433,11 @@ class SchemaModel:
     model across runs: each ``up`` builds its own.
     """
 
-    def __init__(self, db):
+    def __init__(self, db, spellings: Iterable[str] = ()):
         self.db = db
+        # the relation names not in lower case that this run may look for (quoted in its
+        # statements, or seen in the catalog): scans look names up as spelled, by the index
+        self.spellings: set[str] = set(spellings)
         self.known: set[str] = set()
         self.objects: dict[str, set[str]] = {}  # relation -> its objects
         self.owned: dict[str, set[str]] = {}  # relation -> the relations that go with it
@@ -453,6 +471,7 @@ class SchemaModel:
                 if by_index_name and o.startswith("index:"):
                     self.indexes.setdefault(o.partition(".")[2], set()).add(relation)
         self.owned.update((r, deps) for r, deps in scan.owned.items() if r in covered)
+        self.spellings |= scan.spellings
         self.known |= covered
         return covered
 
@@ -460,13 +479,13 @@ class SchemaModel:
         new = names - self.known
         if not new:
             return
-        scan = self.db.scan(new)
+        scan = self.db.scan(new, spelled=self.spellings)
         # relations a name reaches through one of their indexes (SQLite's scan returns the
         # index alone; PostgreSQL's the whole relation): read them whole, by name
         owners = {relation_of(o) for o in scan.objects} - scan.relations - self.known - new
         if owners:
-            more = self.db.scan(owners)
-            scan = Scan(scan.objects | more.objects, {**scan.owned, **more.owned})
+            more = self.db.scan(owners, spelled=self.spellings)
+            scan = Scan(scan.objects | more.objects, {**scan.owned, **more.owned}, scan.spellings | more.spellings)
         self._take(scan, new | owners)
 
     def with_owned(self, relations: set[str]) -> set[str]:
@@ -491,7 +510,7 @@ class SchemaModel:
         """For a far-reaching migration: one catalog query for the named relations and every
         relation that depends on them; the model takes what it read."""
         names = {n.lower() for n in names}
-        return self._take(self.db.scan(names, cascade=True), names)
+        return self._take(self.db.scan(names, cascade=True, spelled=self.spellings), names)
 
     def before(self, relations: set[str]) -> set[str]:
         return {o for relation in relations for o in self.objects.get(relation, ())}
@@ -499,7 +518,7 @@ class SchemaModel:
     def after(self, relations: set[str]) -> set[str]:
         """One catalog query: the objects on ``relations`` and on the relations that now go
         with them (new ones: a SERIAL column's sequence); the model takes them."""
-        scan = self.db.scan(relations, via_indexes=False)
+        scan = self.db.scan(relations, via_indexes=False, spelled=self.spellings)
         covered = self._take(scan, relations)
         return {o for o in scan.objects if relation_of(o) in covered}
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Kind(enum.Enum):
-    """What a token is; the value is its group's name in the patterns below."""
+    """What a token is; the name is its group's name in the patterns below."""
 
     SPACE = "space"
     COMMENT = "comment"
@@ -37,30 +37,30 @@ class Kind(enum.Enum):
 
 NOT_CODE = frozenset({Kind.SPACE, Kind.COMMENT})
 
-_SPACE = r"(?P<space>\s+)"
-_COMMENT = r"(?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))"
-_WORD = r"(?P<word>[^\W\d][\w$]*)"
-_NUMBER = r"(?P<number>(?:\d+\.?\d*|\.\d+)(?:[Ee][+-]?\d+)?)"
-_PUNCT = r"(?P<punct>.)"
+_SPACE = r"(?P<SPACE>\s+)"
+_COMMENT = r"(?P<COMMENT>--[^\n]*|/\*.*?(?:\*/|\Z))"
+_WORD = r"(?P<WORD>[^\W\d][\w$]*)"
+_NUMBER = r"(?P<NUMBER>(?:\d+\.?\d*|\.\d+)(?:[Ee][+-]?\d+)?)"
+_PUNCT = r"(?P<PUNCT>.)"
 
 _FAMILIES = {
     "postgres": [
         _SPACE, _COMMENT,
-        r"(?P<string>[Ee]'(?:[^'\\]|''|\\.)*(?:'|\Z)|'(?:[^']|'')*(?:'|\Z))",
-        r'(?P<quoted>"(?:[^"]|"")*(?:"|\Z))',
-        r"(?P<dollar>\$(?:[^\W\d]\w*)?\$)",
+        r"(?P<STRING>[Ee]'(?:[^'\\]|''|\\.)*(?:'|\Z)|'(?:[^']|'')*(?:'|\Z))",
+        r'(?P<QUOTED>"(?:[^"]|"")*(?:"|\Z))',
+        r"(?P<DOLLAR>\$(?:[^\W\d]\w*)?\$)",
         _WORD, _NUMBER, _PUNCT,
     ],
     "mysql": [
-        _SPACE, r"(?P<comment>--[^\n]*|\#[^\n]*|/\*.*?(?:\*/|\Z))",
-        r"""(?P<string>'(?:[^'\\]|''|\\.)*(?:'|\Z)|"(?:[^"\\]|""|\\.)*(?:"|\Z))""",
-        r"(?P<quoted>`(?:[^`]|``)*(?:`|\Z))",
+        _SPACE, r"(?P<COMMENT>--[^\n]*|\#[^\n]*|/\*.*?(?:\*/|\Z))",
+        r"""(?P<STRING>'(?:[^'\\]|''|\\.)*(?:'|\Z)|"(?:[^"\\]|""|\\.)*(?:"|\Z))""",
+        r"(?P<QUOTED>`(?:[^`]|``)*(?:`|\Z))",
         _WORD, _NUMBER, _PUNCT,
     ],
     "sqlite": [
         _SPACE, _COMMENT,
-        r"(?P<string>'(?:[^']|'')*(?:'|\Z))",
-        r'(?P<quoted>"(?:[^"]|"")*(?:"|\Z)|`(?:[^`]|``)*(?:`|\Z)|\[[^\]]*(?:\]|\Z))',
+        r"(?P<STRING>'(?:[^']|'')*(?:'|\Z))",
+        r'(?P<QUOTED>"(?:[^"]|"")*(?:"|\Z)|`(?:[^`]|``)*(?:`|\Z)|\[[^\]]*(?:\]|\Z))',
         _WORD, _NUMBER, _PUNCT,
     ],
 }
@@ -70,8 +70,7 @@ _PATTERNS = {family: re.compile("|".join(parts), re.DOTALL) for family, parts in
 NAME = r'(?:"(?:[^"]|"")+"|`(?:[^`]|``)+`|\[[^\]]+\]|[^\W\d][\w$]*)'
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: Kind
     text: str
     start: int  # offset of the token in the text
@@ -89,7 +88,7 @@ def tokens(text: str, family: str) -> Iterator[Token]:
     """The tokens of ``text`` in the SQL of ``family`` (postgres, mysql or sqlite)."""
     pattern, pos = _PATTERNS[family], 0
     while (m := pattern.match(text, pos)) is not None:
-        kind, end = Kind(m.lastgroup), m.end()
+        kind, end = Kind[m.lastgroup], m.end()
         if kind == Kind.DOLLAR:
             try:
                 end = text.index(m.group(), end) + len(m.group())
@@ -113,12 +112,13 @@ def dollar_body(token: Token) -> str:
 _CLOSING = {'"': '"', "`": "`", "[": "]"}
 
 
-def unquote(name: str) -> str:
-    """An identifier as the database knows it (quotes removed, doubled quotes undone), lower-cased."""
+def unquote(name: str, fold: bool = True) -> str:
+    """An identifier as the database knows it (quotes removed, doubled quotes undone),
+    lower-cased unless ``fold`` is false."""
     closing = _CLOSING.get(name[:1])
     if closing is not None:
         name = name[1:].removesuffix(closing).replace(closing * 2, closing)
-    return name.lower()
+    return name.lower() if fold else name
 
 
 def _blank(text: str) -> str:

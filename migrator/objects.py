@@ -23,6 +23,9 @@ class Scan:
 
     objects: set[str]
     owned: dict[str, set[str]] = field(default_factory=dict)
+    # the relations' names as the catalog spells them, where that is not lower-case (a quoted
+    # "User" on PostgreSQL): what a later scan by exact name needs
+    spellings: set[str] = field(default_factory=set)
 
     @property
     def relations(self) -> set[str]:

@@ -287,8 +287,9 @@ class Runner:
     def _apply(self, m: Migration) -> int:
         statements = self.statements(m)
         own = self.service.own_tables
-        if self.model is None:
-            self.model = catalog.SchemaModel(self.db)
+        if self.model is None:  # knowing how the statements still to run spell their quoted names
+            self.model = catalog.SchemaModel(self.db, catalog.quoted_names(
+                s for n in self.migrations if n.version >= m.version for s in self.statements(n)))
         far = catalog.far_reaching(statements)
         # the relations to read before and after (none for INSERT/UPDATE/DELETE alone)
         names = set() if catalog.data_only(statements) else catalog.relation_names(statements, bodies=far) - own

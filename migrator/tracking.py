@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.sql.dml import Insert, Update
 
 from migrator.errors import UsageError
@@ -61,6 +61,10 @@ class Tracker:
         self.metadata = tables.metadata
         self.table = tables.migrations
         self.events = tables.events
+        # the statements written once per migration, built once: the values come with each use
+        self._insert_row = insert(self.table)
+        self._clean_row = update(self.table).where(self.table.c.version == bindparam("row_version"))
+        self._insert_event = insert(self.events)
 
     def exists(self) -> bool:
         return self.db.table_exists(self.service.tracking_table)
@@ -85,23 +89,26 @@ class Tracker:
 
     def insert(self, m: Migration, *, dirty: bool, forced: bool = False, created=(), dropped=(),
                execution_ms: int = 0) -> None:
-        self.db.run(self.insert_statement(m, dirty=dirty, forced=forced, created=created, dropped=dropped,
-                                          execution_ms=execution_ms))
+        self.db.run(*self.insert_statement(m, dirty=dirty, forced=forced, created=created, dropped=dropped,
+                                           execution_ms=execution_ms))
 
     def insert_statement(self, m: Migration, *, dirty: bool, forced: bool = False, created=(), dropped=(),
-                         execution_ms: int = 0) -> Insert:
-        return insert(self.table).values(
+                         execution_ms: int = 0) -> tuple[Insert, dict]:
+        """The tracking row of ``m``: a statement built once per service, and its values."""
+        return self._insert_row, dict(
             version=m.version, name=m.name, checksum=m.checksum, applied_at=utcnow(), execution_ms=execution_ms,
             dirty=dirty, forced=forced, objects_created=json.dumps(sorted(created)),
             objects_dropped=json.dumps(sorted(dropped)))
 
     def mark_clean(self, version: int, *, created=(), dropped=(), execution_ms: int = 0) -> None:
-        self.db.run(self.mark_clean_statement(version, created=created, dropped=dropped,
-                                              execution_ms=execution_ms))
+        self.db.run(*self.mark_clean_statement(version, created=created, dropped=dropped,
+                                               execution_ms=execution_ms))
 
-    def mark_clean_statement(self, version: int, *, created=(), dropped=(), execution_ms: int = 0) -> Update:
-        return self._update(version, dirty=False, applied_at=utcnow(), execution_ms=execution_ms,
-                            objects_created=json.dumps(sorted(created)), objects_dropped=json.dumps(sorted(dropped)))
+    def mark_clean_statement(self, version: int, *, created=(), dropped=(), execution_ms: int = 0
+                             ) -> tuple[Update, dict]:
+        return self._clean_row, dict(
+            row_version=version, dirty=False, applied_at=utcnow(), execution_ms=execution_ms,
+            objects_created=json.dumps(sorted(created)), objects_dropped=json.dumps(sorted(dropped)))
 
     def _update(self, version: int, **values) -> Update:
         return update(self.table).where(self.table.c.version == version).values(**values)
@@ -123,13 +130,13 @@ class Tracker:
         self.db.run(delete(self.table).where(self.table.c.version > version))
 
     def event(self, event: str, version: int | None = None, **detail) -> None:
-        self.db.run(self.event_statement(event, version, **detail))
+        self.db.run(*self.event_statement(event, version, **detail))
 
-    def event_statement(self, event: str, version: int | None = None, **detail) -> Insert:
+    def event_statement(self, event: str, version: int | None = None, **detail) -> tuple[Insert, dict]:
         detail.setdefault("host", hostname())
         detail.setdefault("pid", os.getpid())
-        return insert(self.events).values(event=event, version=version, created_at=utcnow(),
-                                          detail=json.dumps(detail, sort_keys=True, default=str))
+        return self._insert_event, dict(event=event, version=version, created_at=utcnow(),
+                                        detail=json.dumps(detail, sort_keys=True, default=str))
 
     def list_events(self, limit: int = 1000) -> list[tuple]:
         e = self.events

@@ -166,13 +166,14 @@ class Database:
         """INSERT of a row, doing nothing when a row of the same primary key exists."""
         raise NotImplementedError
 
-    def batch(self, statements: Sequence[Executable], *, begin: bool = False, commit: bool = False) -> None:
-        """Run several of the migrator's own statements, inside BEGIN and COMMIT if asked;
-        backends that can send them in one round trip do."""
+    def batch(self, statements: Sequence[tuple[Executable, dict]], *, begin: bool = False,
+              commit: bool = False) -> None:
+        """Run several of the migrator's own statements, each with its values, inside BEGIN
+        and COMMIT if asked; backends that can send them in one round trip do."""
         if begin:
             self.begin()
-        for statement in statements:
-            self.run(statement)
+        for statement, values in statements:
+            self.run(statement, values)
         if commit:
             self.commit()
 
@@ -249,10 +250,13 @@ class Database:
         of the schema in the catalog, each as the GRANT that fixes it; empty when nothing lacks."""
         return []
 
-    def scan(self, names: Iterable[str], *, via_indexes: bool = True, cascade: bool = False) -> Scan:
+    def scan(self, names: Iterable[str], *, via_indexes: bool = True, cascade: bool = False,
+             spelled: Iterable[str] = ()) -> Scan:
         """One catalog query for a migration's snapshot: the objects on the named relations and
         on the relations that go with them (``Scan.owned``); with ``cascade``, also on every
-        relation that depends on them (what a ``DROP ... CASCADE`` can reach). Here, where no
+        relation that depends on them (what a ``DROP ... CASCADE`` can reach). ``spelled``: names
+        as the catalog may spell them where not lower-case (a backend whose names are case-
+        sensitive looks each name up exactly, as written or lower-case). Here, where no
         relation goes with another: the named ones."""
         return Scan(self.snapshot(names, via_indexes=via_indexes))
 

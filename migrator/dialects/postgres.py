@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Compiled
 from sqlalchemy.sql import Executable
 
 from migrator import log
@@ -36,6 +36,14 @@ _BY_NAME = "AND lower(c.relname) = ANY(CAST(:names AS text[]))"
 _BY_NAME_OR_INDEX = """AND (lower(c.relname) = ANY(CAST(:names AS text[])) OR c.oid IN (
     SELECT x.indrelid FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid
     WHERE lower(ic.relname) = ANY(CAST(:names AS text[]))))"""
+
+# ... the same by exact name (scan(): a migration's names, as PostgreSQL spells them), which the
+# index on pg_class.relname answers: lower(relname) reads the whole catalog, and a migration's
+# snapshot would take longer the more relations the schema holds
+_BY_SPELLING = "AND c.relname = ANY(CAST(:spelled AS text[]))"
+_BY_SPELLING_OR_INDEX = """AND (c.relname = ANY(CAST(:spelled AS text[])) OR c.oid = ANY(ARRAY(
+    SELECT x.indrelid FROM pg_class ic JOIN pg_index x ON x.indexrelid = ic.oid
+    WHERE ic.relname = ANY(CAST(:spelled AS text[])) AND ic.relnamespace = current_schema()::regnamespace)))"""
 
 # Indexes a failed CREATE INDEX CONCURRENTLY left: they exist, but are never used
 _INVALID_INDEXES = """
@@ -100,6 +108,9 @@ UNION ALL
 SELECT ARRAY['owned:', (SELECT lower(o.relname) FROM pg_class o WHERE o.oid = r.owner),
              (SELECT lower(k.relname) FROM pg_class k WHERE k.oid = r.oid)]
 FROM reach r WHERE r.owner IS NOT NULL
+UNION ALL
+SELECT ARRAY['spelled:', c.relname] FROM pg_class c
+WHERE c.oid = ANY(ARRAY(SELECT oid FROM reach)) AND c.relname <> lower(c.relname)
 """
 
 
@@ -127,6 +138,11 @@ class Postgres(Database):
     files_dialect = "postgres"
     transactional_ddl = True
     drivername = "postgresql+psycopg"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._compiled_statements: dict[tuple[Executable, tuple[str, ...]], Compiled] = {}
+        self._prepared: set[str] = set()
 
     def url(self) -> URL:
         """The DSN's parts, then its query parameters as libpq takes them from a URI (``user``,
@@ -200,16 +216,27 @@ class Postgres(Database):
             statements.append("SET client_connection_check_interval = '1s'")
         return statements
 
-    def batch(self, statements: Sequence[Executable], *, begin: bool = False, commit: bool = False) -> None:
-        """One round trip: each statement compiled for this dialect, its values bound by
-        psycopg's ClientCursor, and the lot sent with BEGIN and COMMIT as one simple query."""
-        dialect = self.conn.dialect
+    def batch(self, statements: Sequence[tuple[Executable, dict]], *, begin: bool = False,
+              commit: bool = False) -> None:
+        """One round trip: each statement compiled for this dialect (once per run), its values
+        bound by psycopg's ClientCursor, and the lot sent with BEGIN and COMMIT as one simple query."""
         with self.driver.cursor() as cursor:
-            parts = [cursor.mogrify(compiled.string, compiled.params)
-                     for compiled in (statement.compile(dialect=dialect) for statement in statements)]
+            parts = []
+            for statement, values in statements:
+                compiled = self._compiled(statement, tuple(values))
+                parts.append(cursor.mogrify(compiled.string, compiled.construct_params(values)))
         parts = (["BEGIN"] if begin and not self.held else []) + parts + (
             ["COMMIT"] if commit and not self.held else [])
         self.conn.exec_driver_sql("; ".join(parts), execution_options=VERBATIM).close()
+
+    def _compiled(self, statement: Executable, keys: tuple[str, ...]) -> Compiled:
+        """``statement`` compiled for the values ``keys`` (the tracking statements are built once
+        per service; compiling one takes longer than sending it)."""
+        found = self._compiled_statements.get((statement, keys))
+        if found is None:
+            found = self._compiled_statements[statement, keys] = statement.compile(
+                dialect=self.conn.dialect, column_keys=list(keys))
+        return found
 
     def insert_missing(self, table: Table, values: dict) -> Executable:
         return insert(table).values(**values).on_conflict_do_nothing(index_elements=table.primary_key.columns)
@@ -254,21 +281,38 @@ class Postgres(Database):
             "SELECT nspname FROM pg_namespace WHERE nspname = ANY(CAST(:names AS text[]))", {"names": names})}
         return [n for n in names if n in existing]
 
-    def scan(self, names: Iterable[str], *, via_indexes: bool = True, cascade: bool = False) -> Scan:
+    def scan(self, names: Iterable[str], *, via_indexes: bool = True, cascade: bool = False,
+             spelled: Iterable[str] = ()) -> Scan:
         wanted = filter_names(names)
         if not wanted:
             return Scan(set())
-        named = _NAMED.format(filter=_BY_NAME_OR_INDEX if via_indexes else _BY_NAME)
+        exact = sorted(set(wanted).union(s for s in spelled if s.lower() in wanted))
+        named = _NAMED.format(filter=_BY_SPELLING_OR_INDEX if via_indexes else _BY_SPELLING)
         reach = _CASCADE + _OWNED.format(start="cascaded") if cascade else _OWNED.format(start="named")
         sql = named + reach + _SNAPSHOT.format(filter=_REACHED) + _OWNED_PAIRS
+        name = f"migrator_scan_{'index' if via_indexes else 'name'}{'_cascade' if cascade else ''}"
         objects: set[str] = set()
         owned: dict[str, set[str]] = {}
-        for (row,) in self.query(sql, {"names": wanted}):
+        spellings: set[str] = set()
+        for (row,) in self.prepared(name, sql, wanted, exact):
             if row[0] == "owned:":
                 owned.setdefault(row[1], set()).add(row[2])
+            elif row[0] == "spelled:":
+                spellings.add(row[1])
             else:
                 objects.update(row)
-        return Scan(objects, owned)
+        return Scan(objects, owned, spellings)
+
+    def prepared(self, name: str, sql: str, names: list[str], spelled: list[str]) -> list[tuple]:
+        """The rows of ``sql`` (parameters ``:names`` and ``:spelled``, both text[]) run as a
+        statement prepared once per session: planning the scan takes longer than running it,
+        and ``up`` runs one per migration, inside its transaction."""
+        if name not in self._prepared:
+            self.run_script_statement(f"PREPARE {name} (text[], text[]) AS "
+                                      + sql.replace(":names", "$1").replace(":spelled", "$2"))
+            self._prepared.add(name)
+        return self.query(f"EXECUTE {name}(CAST(:names AS text[]), CAST(:spelled AS text[]))",
+                          {"names": names, "spelled": spelled})
 
     def describe_error(self, exc: BaseException) -> str:
         error = driver_error(exc)

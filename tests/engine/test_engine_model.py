@@ -130,3 +130,54 @@ def test_a_create_table_scope_stays_on_the_tables_it_names(db, write_migrations)
         assert "t6" in scope
     finally:
         database.close()
+
+
+def _quoted(dialect: str) -> dict[str, str]:
+    """A history in the style of ORMs that quote every name and keep its case ("User")."""
+    q = "`" if dialect == "mysql" else '"'
+    u, e, p, a = (f"{q}{n}{q}" for n in ("User", "Email", "Post", "authorId"))
+    key = "SERIAL" if dialect == "postgres" else "INT NOT NULL"
+    return {
+        "0001_user.up.sql": f"CREATE TABLE {u} ({q}id{q} {key}, {e} VARCHAR(200) NOT NULL, "
+                            f"CONSTRAINT {q}User_pkey{q} PRIMARY KEY ({q}id{q}));\n"
+                            f"CREATE UNIQUE INDEX {q}User_Email_key{q} ON {u} ({e});\n",
+        "0002_post.up.sql": f"CREATE TABLE {p} ({q}id{q} INT NOT NULL PRIMARY KEY, {a} INT NOT NULL, "
+                            f"CONSTRAINT {q}Post_authorId_fkey{q} FOREIGN KEY ({a}) REFERENCES {u} ({q}id{q}));\n",
+        "0003_name.up.sql": f"ALTER TABLE {u} ADD COLUMN {q}Name{q} VARCHAR(100) NULL;\n",
+        "0004_drop_key.up.sql": (f"DROP INDEX {q}User_Email_key{q} ON {u};\n" if dialect == "mysql"
+                                 else f"DROP INDEX {q}User_Email_key{q};\n"),
+        "0005_rename.up.sql": (f"RENAME TABLE {p} TO {q}Article{q};\n" if dialect == "mysql"
+                               else f"ALTER TABLE {p} RENAME TO {q}Article{q};\n"),
+        "0006_title.up.sql": f"ALTER TABLE {q}Article{q} ADD COLUMN {q}Title{q} VARCHAR(100) NULL;\n",
+    }
+
+
+def test_quoted_names_that_keep_their_case_are_recorded_and_verified(db, checked, write_migrations):
+    """PostgreSQL looks a migration's relations up by their exact name (the catalog's index),
+    so "User" must be found as "User", its SERIAL's sequence "User_id_seq" too, migration
+    after migration; the model must agree with a case-insensitive catalog query throughout."""
+    root = write_migrations({db.dialect: _quoted(db.dialect)}, service="svc")
+    _apply_all(db.dsn, root)
+    assert len(checked) == 6
+    database = open_database(parse_dsn(db.dsn))
+    try:
+        runner = Runner(database, load_service("svc", root / "svc"))
+        rows = runner.rows()
+        assert {"table:user", "column:user.email", "index:user.user_email_key"} <= set(rows[1].created)
+        if db.dialect == "postgres":
+            assert "sequence:user_id_seq" in rows[1].created
+        assert "column:user.name" in rows[3].created
+        assert "index:user.user_email_key" in rows[4].dropped
+        assert {"table:article", "column:article.authorid"} <= set(rows[5].created)
+        assert "table:post" in rows[5].dropped
+        assert "column:article.title" in rows[6].created
+        database.run_script_statement(f"ALTER TABLE {_quote(db.dialect, 'User')} DROP COLUMN {_quote(db.dialect, 'Name')}")
+        desync = catalog.check(database, runner.rows().values())
+        assert desync is not None and desync.missing == {3: ["column:user.name"]}
+    finally:
+        database.close()
+
+
+def _quote(dialect: str, name: str) -> str:
+    q = "`" if dialect == "mysql" else '"'
+    return f"{q}{name}{q}"
