@@ -22,17 +22,17 @@ from sqlalchemy.sql import Executable
 from migrator.dialects.base import Database, driver_error, filter_names
 from migrator.errors import DatabaseError
 
-_OBJECTS = ("SELECT type, lower(name), lower(tbl_name) FROM sqlite_master "
+# One query per snapshot, a row per part: (kind, relation, group, position, name). Constraints
+# are unnamed: a foreign key ('fk') or UNIQUE ('unique') is its group's columns, in order.
+_OBJECTS = ("SELECT type, lower(tbl_name), NULL, 0, lower(name) FROM sqlite_master "
             "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND type IN ('table', 'view', 'index'){f}")
-_COLUMNS = ("SELECT lower(m.name), lower(p.name) FROM sqlite_master m, pragma_table_info(m.name) p "
-            "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'{f}")
-_FOREIGN = ("SELECT lower(m.name), f.id, lower(f.\"from\") "
-            "FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'{f} "
-            "ORDER BY 1, 2, f.seq")
+_COLUMNS = ("SELECT 'column', lower(m.name), NULL, p.cid, lower(p.name) FROM sqlite_master m, "
+            "pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'{f}")
+_FOREIGN = ("SELECT 'fk', lower(m.name), f.id, f.seq, lower(f.\"from\") "
+            "FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'{f}")
+_UNIQUE = ("SELECT 'unique', lower(m.name), il.name, ii.seqno, lower(ii.name) FROM sqlite_master m, "
+           "pragma_index_list(m.name) il, pragma_index_info(il.name) ii WHERE m.type = 'table' AND il.origin = 'u'{f}")
 _FK_TARGET = re.compile(r"(?<=\))->.*\Z", re.DOTALL)
-_UNIQUE = ("SELECT lower(m.name), il.name, lower(ii.name) FROM sqlite_master m, "
-           "pragma_index_list(m.name) il, pragma_index_info(il.name) ii "
-           "WHERE m.type = 'table' AND il.origin = 'u'{f} ORDER BY 1, 2, ii.seqno")
 
 BUSY_TIMEOUT_MAX = (2**31 - 1) // 1000  # seconds: sqlite3_busy_timeout takes an int of milliseconds
 
@@ -133,30 +133,29 @@ class SQLite(Database):
         f = ("" if wanted is None else " AND (lower(tbl_name) IN :names OR lower(name) IN :names)"
              if via_indexes else " AND lower(tbl_name) IN :names")
         fm = "" if wanted is None else " AND lower(m.name) IN :names"
-        found: set[str] = set()
-        for kind, name, table in self.query(self._named(_OBJECTS.format(f=f), wanted)):
-            found.add(f"index:{table}.{name}" if kind == "index" else f"{kind}:{name}")
+        parts = [_OBJECTS.format(f=f)]
         if kinds is None or "column" in kinds:
-            found.update(f"column:{t}.{c}" for t, c in self.query(self._named(_COLUMNS.format(f=fm), wanted)))
+            parts.append(_COLUMNS.format(f=fm))
         if kinds is None or "constraint" in kinds:
-            found.update(self._constraints(fm, wanted))
+            parts += [_FOREIGN.format(f=fm), _UNIQUE.format(f=fm)]
+        found: set[str] = set()
+        groups: dict[tuple, list[str]] = {}
+        for kind, table, group, _, name in self.query(self._named(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3, 4",
+                                                                   wanted)):
+            if kind in ("fk", "unique"):
+                groups.setdefault((kind, table, group), []).append(name)
+            else:
+                found.add(f"{kind}:{table}.{name}" if kind in ("index", "column") else f"{kind}:{name}")
+        # named by the columns of their own table, never by the table a foreign key references,
+        # which ``ALTER TABLE ... RENAME`` of that other table rewrites (a change that no
+        # migration naming this table would record)
+        found.update(f"constraint:{table}.{kind}({','.join(cols)})" for (kind, table, _), cols in groups.items())
         return found if kinds is None else {o for o in found if o.split(":", 1)[0] in kinds}
 
     @staticmethod
     def _named(sql: str, names: list[str] | None):
         """``sql`` with its ``IN :names`` lists bound to ``names``."""
         return text(sql) if names is None else text(sql).bindparams(bindparam("names", names, expanding=True))
-
-    def _constraints(self, fm: str, names: list[str] | None) -> set[str]:
-        """SQLite constraints are unnamed: name them by the columns of their own table, never by
-        the table a foreign key references, which ``ALTER TABLE ... RENAME`` of that other table
-        rewrites (a change that no migration naming this table would record)."""
-        groups: dict[tuple, list[str]] = {}
-        for table, fk_id, col in self.query(self._named(_FOREIGN.format(f=fm), names)):
-            groups.setdefault(("fk", table, fk_id), []).append(col)
-        for table, index, col in self.query(self._named(_UNIQUE.format(f=fm), names)):
-            groups.setdefault(("unique", table, index), []).append(col)
-        return {f"constraint:{table}.{kind}({','.join(cols)})" for (kind, table, _), cols in groups.items()}
 
     def canonical_objects(self, objects: list[str]) -> list[str]:
         """Tracking rows written by earlier releases name a foreign key by its target too:
