@@ -161,9 +161,10 @@ class Watch(threading.Thread):
             self.changed.notify()
 
     def stop(self) -> None:
+        """The statement ended. Nobody is woken: the thread finds out at its next tick, or when
+        the next statement is watched (a thread woken twice per statement costs every migration)."""
         with self.changed:
             self.current = None
-            self.changed.notify()
 
     def run(self) -> None:
         while True:
