@@ -222,3 +222,42 @@ def test_a_missing_unix_socket_is_unreachable_and_retried(db, tmp_path):
                       "--connect-timeout", "0.6", "up")
     assert result.code == 1, result.err
     assert "database still unreachable after --connect-timeout 0.6s" in result.err, result.err
+
+
+@pytest.fixture
+def plain_user(db):
+    """A login without pg_read_all_stats, owning the public schema's new tables: other users'
+    sessions are hidden from it."""
+    import uuid
+
+    name = f"mt_plain_{uuid.uuid4().hex[:8]}"
+    db.execute(f"CREATE ROLE {name} LOGIN PASSWORD 'pw'", f"GRANT ALL ON SCHEMA public TO {name}")
+    yield name
+    db.execute(f"DROP OWNED BY {name}", f"DROP ROLE {name}")
+
+
+def test_another_users_sessions_are_named_without_their_details(db, tmp_path, plain_user):
+    import psycopg
+
+    from migrator.config import parse_dsn
+
+    d = parse_dsn(db.dsn)
+    dsn = f"postgres://{plain_user}:pw@{d.host}:{d.port}/{db.name}"
+    write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id int);\n")
+    ok(migrator(dsn, tmp_path, "up"))
+    write(tmp_path, "0002_alter.up.sql", "ALTER TABLE t ADD COLUMN note text;\n")
+    hidden = "details hidden: the migrator's database user needs pg_read_all_stats to see other users' sessions"
+    with HeldLock(db) as held:  # the runner lock, held by the superuser
+        holder = held.handle.info.backend_pid
+        result = migrator(dsn, tmp_path, "--lock-timeout", "0.3", "up")
+    assert result.code == 5, result.err
+    assert f"  held by pid {holder} ({hidden})" in result.err, result.err
+    blocker = psycopg.connect(host=d.host, port=d.port, user=d.user, dbname=d.database)
+    try:
+        blocker.execute("SELECT * FROM t")  # the superuser's open transaction on the table
+        result = migrator(dsn, tmp_path, "--ddl-lock-timeout", "0.3", "--ddl-lock-retries", "0", "up")
+        pid = blocker.info.backend_pid
+    finally:
+        blocker.close()
+    assert result.code == 1, result.err
+    assert f"pid {pid} (user {d.user}; {hidden})" in result.err, result.err
