@@ -237,3 +237,18 @@ def test_a_busy_database_is_retried_once_the_writer_is_gone(db, tmp_path):
     retries = [e for e in json_lines(result.err) if e["event"] == "MIGRATION_LOCK_RETRY"]
     assert retries and retries[0]["version"] == 2 and "database is locked" in retries[0]["error"], result.err
     assert [r.version for r in tracking_rows(db)] == [1, 2]
+
+
+def test_a_relative_database_path_is_locked_too(db, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id INT);\n")
+    fd = os.open("relative.db.app.migrator-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        result = run_here("--database", "sqlite://relative.db", "--migrations", tmp_path, "--service", "app",
+                          "--lock-timeout", "0.3", "up")
+    finally:
+        os.close(fd)
+    assert result.code == 5, result.err
+    assert run_here("--database", "sqlite://relative.db", "--migrations", tmp_path, "--service", "app", "up").code == 0
+    assert (tmp_path / "relative.db").exists()
