@@ -257,3 +257,41 @@ def test_an_unknown_database_is_not_retried(db, tmp_path):
 def test_the_collation_of_the_dsn_reaches_the_session(db, tmp_path):
     write(tmp_path, "0001_check.up.sql", CHECK.format(condition="@@SESSION.collation_connection <> 'utf8mb4_bin'"))
     ok(migrator(db.dsn + "?charset=utf8mb4&collation=utf8mb4_bin", tmp_path, "up"))
+
+
+@pytest.fixture
+def login(db):
+    """A fresh login on the server (dropped afterwards); its grants are the test's."""
+    import uuid
+
+    name = f"mt_u_{uuid.uuid4().hex[:8]}"
+    db.execute(f"CREATE USER '{name}'@'%' IDENTIFIED BY 'pw'")
+    yield name
+    db.execute(f"DROP USER '{name}'@'%'")
+
+
+@pytest.mark.parametrize("grant, enough", [
+    ("GRANT SELECT, SHOW VIEW ON `{like}`.* TO '{user}'@'%'", True),   # a pattern matching the database
+    ("GRANT SELECT, SHOW VIEW ON *.* TO '{user}'@'%'", True),          # every schema
+    ("GRANT ALL PRIVILEGES ON `{db}`.* TO '{user}'@'%'", True),
+    ("GRANT SELECT, INSERT ON `{db}`.* TO '{user}'@'%'", True),         # SELECT and any one more
+    ("GRANT SELECT ON `{db}`.* TO '{user}'@'%'", False),                # SELECT alone shows no constraints
+    ("GRANT SELECT, SHOW VIEW ON `{other}`.* TO '{user}'@'%'; "        # a pattern of other databases
+     "GRANT SELECT ON `{db}`.`app_migrations` TO '{user}'@'%'", False),
+    ("GRANT SELECT, SHOW VIEW ON `{db}`.`app_migrations` TO '{user}'@'%'", False),  # one table is not the schema
+])
+def test_schema_wide_grants_verification_needs(db, tmp_path, login, grant, enough):
+    from migrator.config import parse_dsn
+
+    write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id INT PRIMARY KEY, u INT UNIQUE);\n")
+    ok(migrator(db.dsn, tmp_path, "up"))
+    like = db.name.replace("_", "\\_")[:-4] + "%"  # mt\_1234...% : LIKE, as GRANT reads it
+    other = "zz" + db.name[2:]
+    db.execute(*grant.format(like=like, db=db.name, other=other, user=login).split("; "))
+    d = parse_dsn(db.dsn)
+    result = migrator(f"mysql://{login}:pw@{d.host}:{d.port}/{db.name}", tmp_path, "verify")
+    if enough:
+        assert result.code == 0, result.err
+    else:
+        assert result.code == 2, result.err
+        assert f"GRANT SELECT, SHOW VIEW ON `{db.name}`.* TO '{login}'@'%'" in result.err, result.err
