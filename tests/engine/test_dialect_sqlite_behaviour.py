@@ -28,7 +28,9 @@ def write(root: Path, name: str, sql: str) -> None:
 
 
 def migrator(db, root: Path, *args):
-    return run_here("--log-format", "json", "--database", db.dsn, "--migrations", root, "--service", "app", *args)
+    # a run that broke off in this process may leave its session (and the runner lock) open:
+    # the next one gives up after 5 s instead of the default 300
+    return run_here("--log-format", "json", "--lock-timeout", "5", "--database", db.dsn, "--migrations", root, "--service", "app", *args)
 
 
 def ok(result, code: int = 0):
