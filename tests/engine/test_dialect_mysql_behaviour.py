@@ -138,6 +138,16 @@ def test_dsn_parameters_shape_the_session(db, tmp_path, query, condition):
     ("?old_password=x", "invalid DSN option: 'old_password': the DSN sets only session variables"),
     ("?no_such_variable=1", "invalid DSN option: no_such_variable: Unknown system variable 'no_such_variable' "
                             "(error 1193)"),
+    ("?max_connections=10", "invalid DSN option: max_connections: Variable 'max_connections' is a GLOBAL variable "
+                            "and should be set with SET GLOBAL (error 1229)"),
+    ("?version_comment=x", "invalid DSN option: version_comment: Variable 'version_comment' is a read only "
+                           "variable (error 1238)"),
+    ("?sql_mode=NOPE", "invalid DSN option: sql_mode: Variable 'sql_mode' can't be set to the value of 'NOPE' "
+                       "(error 1231)"),
+    ("?max_statement_time=soon", "invalid DSN option: max_statement_time: Incorrect argument type to variable "
+                                 "'max_statement_time' (error 1232)"),
+    ("?charset=latin1&collation=utf8mb4_bin", "invalid DSN option: collation: COLLATION 'utf8mb4_bin' is not valid "
+                                              "for CHARACTER SET 'latin1' (error 1253)"),
     ("?tls=true", "cannot connect to mysql at "),
     ("?tls=skip-verify", "cannot connect to mysql at "),
 ])
@@ -165,6 +175,35 @@ def test_the_runner_lock_held_elsewhere_names_the_connection(db, tmp_path):
         result.err
     ok(migrator(db.dsn, tmp_path, "up"))
     assert [r.version for r in tracking_rows(db)] == [1]
+
+
+def test_a_busy_lock_holder_is_named_with_what_it_does(db, tmp_path):
+    import threading
+
+    write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id INT);\n")
+    with HeldLock(db) as held:
+        connection = held.handle.thread_id()
+        sleeper = threading.Thread(target=lambda: held.handle.cursor().execute("SELECT SLEEP(2)"))
+        sleeper.start()
+        time.sleep(0.2)
+        result = migrator(db.dsn, tmp_path, "--lock-timeout", "0.3", "up")
+        sleeper.join()
+    assert result.code == 5, result.err
+    assert re.search(rf"  held by connection {connection} \(user root@[\w.:]+, Query for \d+s, User sleep\)",
+                     result.err), result.err
+
+
+def test_a_server_user_without_the_privilege_is_told_so(db, tmp_path, login):
+    from migrator.config import parse_dsn
+
+    write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id INT);\n")
+    db.execute(f"GRANT ALL PRIVILEGES ON `{db.name}`.* TO '{login}'@'%'")
+    d = parse_dsn(db.dsn)
+    result = migrator(f"mysql://{login}:pw@{d.host}:{d.port}/{db.name}?sql_log_off=1", tmp_path, "up")
+    assert result.code == 2, result.err
+    assert "invalid DSN option: sql_log_off: Access denied; you need (at least one of) the SUPER" in result.err, \
+        result.err
+    assert "(error 1227)" in result.err
 
 
 def test_the_runner_lock_is_per_service(db, tmp_path):
