@@ -194,15 +194,14 @@ def hold_write_lock(path: Path, seconds: float):
     return timer
 
 
-def test_a_busy_database_is_waited_for_up_to_the_ddl_lock_timeout(db, tmp_path, cli):
+def test_a_busy_database_is_waited_for_up_to_the_ddl_lock_timeout(db, tmp_path):
     write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id INT);\n")
     ok(migrator(db, tmp_path, "up"))
     write(tmp_path, "0002_u.up.sql", "CREATE TABLE u (id INT);\n")
     timer = hold_write_lock(db.path, 1.5)
     try:
         started = time.monotonic()
-        result = cli("--ddl-lock-timeout", "0.4", "--ddl-lock-retries", "0", "up",
-                     dsn=db.dsn, migrations=tmp_path, service="app", timeout=30)
+        result = migrator(db, tmp_path, "--ddl-lock-timeout", "0.4", "--ddl-lock-retries", "0", "up")
         elapsed = time.monotonic() - started
     finally:
         timer.join()
@@ -212,13 +211,13 @@ def test_a_busy_database_is_waited_for_up_to_the_ddl_lock_timeout(db, tmp_path, 
     assert [r.version for r in tracking_rows(db)] == [1]
 
 
-def test_ddl_lock_timeout_zero_waits_for_the_writer(db, tmp_path, cli):
+def test_ddl_lock_timeout_zero_waits_for_the_writer(db, tmp_path):
     write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id INT);\n")
     ok(migrator(db, tmp_path, "up"))
     write(tmp_path, "0002_u.up.sql", "CREATE TABLE u (id INT);\n")
     timer = hold_write_lock(db.path, 1.0)
     try:
-        result = cli("--ddl-lock-timeout", "0", "up", dsn=db.dsn, migrations=tmp_path, service="app", timeout=30)
+        result = migrator(db, tmp_path, "--ddl-lock-timeout", "0", "up")  # in this process: no start-up delay
     finally:
         timer.join()
     assert result.code == 0, result.err
