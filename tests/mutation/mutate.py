@@ -177,7 +177,7 @@ def mark_excluded(module: Module, session: Path, equivalents: list[dict]) -> dic
                 why = "annotation (never evaluated)"
             for i, e in enumerate(equivalents):
                 if e["path"] == rel and e["original"].strip() == before and after in e["mutants"]:
-                    why = "equivalent: " + e["reason"]
+                    why = e.get("kind", "equivalent") + ": " + e["reason"]
                     used.add(i)
             info[item.job_id] = {"diff": unified(sources[path], mutated, rel), "why": why, "path": rel,
                                  "operator": m.operator_name, "line": m.start_pos[0]}
