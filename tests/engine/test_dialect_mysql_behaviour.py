@@ -123,6 +123,16 @@ def test_dsn_parameters_shape_the_session(db, tmp_path, query, condition):
     ok(result)
 
 
+@pytest.mark.parametrize("query", ["?user=root", "?USER=root", "?User=root"])
+def test_credentials_in_the_query_win_over_the_userinfo(db, tmp_path, query):
+    from migrator.config import parse_dsn
+
+    write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id INT);\n")
+    d = parse_dsn(db.dsn)
+    ok(migrator(f"mysql://nobody@{d.host}:{d.port}/{db.name}{query}", tmp_path, "up"))
+    assert [r.version for r in tracking_rows(db)] == [1]
+
+
 @pytest.mark.parametrize("query, message", [
     ("?timeout=10x", "invalid DSN option: timeout='10x' (expected a duration such as 10s or 500ms)"),
     ("?readTimeout=0s", "invalid DSN option: readTimeout='0s' (expected a duration from 1ms to 1 year)"),

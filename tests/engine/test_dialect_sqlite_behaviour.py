@@ -130,6 +130,16 @@ def test_a_database_path_that_is_a_directory_cannot_be_opened(db, tmp_path):
     assert f"Error: cannot open SQLite database {folder}: unable to open database file" in result.err
 
 
+def test_a_file_that_is_no_database_cannot_be_opened(db, tmp_path):
+    write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id INT);\n")
+    junk = tmp_path / "notes.txt"
+    junk.write_bytes(b"these are notes, not a database\n" * 100)
+    result = run_here("--database", f"sqlite://{junk}", "--migrations", tmp_path, "--service", "app", "up")
+    assert result.code == 1, result.err
+    assert "file is not a database" in result.err, result.err
+    assert junk.read_bytes() == b"these are notes, not a database\n" * 100
+
+
 def test_an_in_memory_database_migrates(db, tmp_path):
     write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id INT);\n")
     result = run_here("--log-format", "json", "--database", "sqlite://:memory:", "--migrations", tmp_path,
