@@ -263,3 +263,14 @@ def test_another_users_sessions_are_named_without_their_details(db, tmp_path, pl
         blocker.close()
     assert result.code == 1, result.err
     assert f"pid {pid} (user {d.user}; {hidden})" in result.err, result.err
+
+
+def test_dropping_an_index_made_by_hand_records_it_under_its_table(db, tmp_path):
+    """An index no migration created (made by hand, or by another tool) is found through its
+    name alone: DROP INDEX names no table."""
+    write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id int, a int);\n")
+    ok(migrator(db.dsn, tmp_path, "up"))
+    db.execute("CREATE INDEX handmade ON t (a)")
+    write(tmp_path, "0002_drop.up.sql", "DROP INDEX handmade;\n")
+    ok(migrator(db.dsn, tmp_path, "up"))
+    assert tracking_rows(db)[1].dropped == ["index:t.handmade"]
