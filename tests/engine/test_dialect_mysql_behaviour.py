@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -265,20 +266,30 @@ def test_a_table_lock_timeout_names_the_blocking_connection(db, tmp_path):
     write(tmp_path, "0002_alter.up.sql", "ALTER TABLE t ADD COLUMN note TEXT;\n")
     d = parse_dsn(db.dsn)
     blocker = pymysql.connect(host=d.host, port=d.port, user=d.user, password=d.password or "", database=d.database)
+    queued = pymysql.connect(host=d.host, port=d.port, user=d.user, password=d.password or "", database=d.database)
     try:
         with blocker.cursor() as cur:
             cur.execute("BEGIN")
             cur.execute("SELECT * FROM t")  # an open transaction holding the table's metadata lock
+        with queued.cursor() as cur:
+            cur.execute("SET SESSION lock_wait_timeout = 3")
+        ahead = threading.Thread(target=lambda: _fails(queued, "ALTER TABLE t ADD COLUMN other INT"))
+        ahead.start()  # other DDL, queued for the same lock ahead of the migration
+        time.sleep(0.3)
         started = time.monotonic()
         result = migrator(db.dsn, tmp_path, "--ddl-lock-timeout", "1", "--ddl-lock-retries", "0", "up")
         elapsed = time.monotonic() - started
-        connection = blocker.thread_id()
+        connection, waiting = blocker.thread_id(), queued.thread_id()
+        ahead.join()
     finally:
         blocker.close()
+        queued.close()
     assert result.code == 1, result.err
     assert "Lock wait timeout exceeded; try restarting transaction (error 1205)" in result.err, result.err
     assert re.search(rf"connection {connection} \(user root@[\w.:]+, Sleep, transaction open \d+s; metadata locks "
                      r"unknown: the metadata_lock_info plugin is not loaded\): -", result.err), result.err
+    assert re.search(rf"connection {waiting} \(user root@[\w.:]+, queued: Waiting for table metadata lock for "
+                     r"\d+s\): ALTER TABLE t ADD COLUMN other INT", result.err), result.err
     assert elapsed < 6
     assert [(r.version, r.dirty) for r in tracking_rows(db)] == [(1, False), (2, True)]
 
@@ -346,3 +357,12 @@ def test_schema_wide_grants_verification_needs(db, tmp_path, login, grant, enoug
     else:
         assert result.code == 2, result.err
         assert f"GRANT SELECT, SHOW VIEW ON `{db.name}`.* TO '{login}'@'%'" in result.err, result.err
+
+
+def _fails(conn, sql: str) -> None:
+    """Run ``sql``, which is expected to give up (a lock wait timeout)."""
+    import pymysql
+
+    with conn.cursor() as cur:
+        with pytest.raises(pymysql.err.OperationalError):
+            cur.execute(sql)
