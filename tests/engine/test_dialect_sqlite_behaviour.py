@@ -121,6 +121,14 @@ def test_a_missing_directory_is_named(db, tmp_path):
     assert not missing.parent.exists()
 
 
+def test_a_missing_directory_of_a_relative_path_is_named(db, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id INT);\n")
+    result = run_here("--database", "sqlite://no/such/app.db", "--migrations", tmp_path, "--service", "app", "up")
+    assert result.code == 1, result.err
+    assert "cannot open SQLite database no/such/app.db: directory no/such does not exist" in result.err, result.err
+
+
 def test_a_database_path_that_is_a_directory_cannot_be_opened(db, tmp_path):
     write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id INT);\n")
     folder = tmp_path / "a_dir.db"
@@ -140,7 +148,8 @@ def test_a_file_that_is_no_database_cannot_be_opened(db, tmp_path):
     assert junk.read_bytes() == b"these are notes, not a database\n" * 100
 
 
-def test_an_in_memory_database_migrates(db, tmp_path):
+def test_an_in_memory_database_migrates(db, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where a lock file would land
     write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id INT);\n")
     result = run_here("--log-format", "json", "--database", "sqlite://:memory:", "--migrations", tmp_path,
                       "--service", "app", "up")
