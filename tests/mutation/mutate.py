@@ -15,6 +15,7 @@ import argparse
 import ast
 import difflib
 import fcntl
+import hashlib
 import json
 import shlex
 import shutil
@@ -32,7 +33,9 @@ from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-WORK = ROOT / ".cache" / "mutation"
+# One work directory per checkout: .cache may be shared by several checkouts of the repository
+# (a symlink), and their runs must neither wait on one lock nor restore each other's files.
+WORK = ROOT / ".cache" / "mutation" / hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
 BACKUP = WORK / "backup"
 RESULTS = HERE / "results"
 COSMIC_RAY = Path(sys.executable).with_name("cosmic-ray")
@@ -174,7 +177,7 @@ def mark_excluded(module: Module, session: Path, equivalents: list[dict]) -> dic
                 why = "annotation (never evaluated)"
             for i, e in enumerate(equivalents):
                 if e["path"] == rel and e["original"].strip() == before and after in e["mutants"]:
-                    why = "equivalent: " + e["reason"]
+                    why = e.get("kind", "equivalent") + ": " + e["reason"]
                     used.add(i)
             info[item.job_id] = {"diff": unified(sources[path], mutated, rel), "why": why, "path": rel,
                                  "operator": m.operator_name, "line": m.start_pos[0]}
