@@ -164,6 +164,13 @@ class MySQL(Database):
         return self._rejected("collation", exc, _REJECTED_COLLATION) or super().connection_error(exc)
 
     def prepare_session(self) -> None:
+        collation = self.dsn.param("collation")
+        if collation:  # SQLAlchemy's SET NAMES <charset> once connected reset what PyMySQL had set
+            try:
+                self.execute("SET NAMES :charset COLLATE :collation",
+                             {"charset": self.driver_options()["charset"], "collation": collation})
+            except DBAPIError as exc:
+                raise self._rejected("collation", exc, _REJECTED_COLLATION) or self.connection_error(exc) from None
         for name, value in self.variables:
             try:
                 self.execute(f"SET SESSION {self.quote(name)} = :value", {"value": value})

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_support import HeldLock, engine_bug, json_lines, run_here, tracking_rows
+from engine_support import HeldLock, json_lines, run_here, tracking_rows
 
 pytestmark = pytest.mark.parametrize("dialect", ["mysql"])
 
@@ -314,8 +314,6 @@ def test_an_unknown_database_is_not_retried(db, tmp_path):
     assert time.monotonic() - started < 3
 
 
-@engine_bug("SQLAlchemy's PyMySQL dialect sends SET NAMES <charset> once connected, which resets the "
-            "collation the DSN's collation= asked for (PyMySQL had set it)")
 def test_the_collation_of_the_dsn_reaches_the_session(db, tmp_path):
     write(tmp_path, "0001_check.up.sql", CHECK.format(condition="@@SESSION.collation_connection <> 'utf8mb4_bin'"))
     ok(migrator(db.dsn + "?charset=utf8mb4&collation=utf8mb4_bin", tmp_path, "up"))
