@@ -1,0 +1,213 @@
+"""What the engine tells the operator and leaves in the database at its edges: versions applied
+but no longer shipped, a database newer than the migrator, the hint after a failure (dirty or
+rolled back, on `up` and on `down`), and the summary of `force`.
+
+Each test reads exit codes, the exact operator lines, the JSON log events and the tracking and
+events tables: what someone running the migrator sees, never how the engine gets there.
+"""
+
+from __future__ import annotations
+
+import pytest
+from engine_support import (
+    VERSIONS,
+    events,
+    json_lines,
+    ok,
+    plain_lines,
+    tracking_rows,
+    versions,
+)
+
+ROLLED_BACK = "Hint: the migration was rolled back; nothing was recorded"
+
+
+def dirty_hint(version: int) -> str:
+    return (f"Hint: the database is now dirty at version {version}: inspect the schema, complete or "
+            "revert it by hand, then run `migrator force <version>`")
+
+
+def hints(result) -> list[str]:
+    return [line for line in plain_lines(result.err) if line.startswith("Hint:")]
+
+
+def logged(result, event: str) -> list[dict]:
+    return [d for d in json_lines(result.err) if d.get("event") == event]
+
+
+def unship(mig, *versions_: int) -> None:
+    """Delete the files of ``versions_`` from the migrations folder (a migrator image that
+    ships fewer migrations than the database has applied)."""
+    for v in versions_:
+        for path in mig.folder.glob(f"{v:04d}_*.sql"):
+            path.unlink()
+
+
+# -- applied versions the migrator does not ship -------------------------------------------
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+@pytest.mark.parametrize("gone", [(2,), (2, 3)], ids=["one", "two"])
+def test_an_applied_version_without_its_file_below_the_newest_stops_up(mig, db, gone):
+    ok(mig("up"))
+    rows, schema = tracking_rows(db), db.snapshot()
+    unship(mig, *gone)
+
+    for args in (("up",), ("up", "--dry-run")):
+        r = ok(mig(*args), 2)
+        listed = ", ".join(map(str, gone))
+        assert plain_lines(r.err)[0] == (f"Error: applied migration {gone[0]} has no file in {mig.folder} "
+                                         f"(applied but not shipped: {listed})"), r.err
+        assert hints(r) == ["Hint: restore the missing files, or record the real state with `migrator force`"]
+    assert (tracking_rows(db), db.snapshot()) == (rows, schema)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+@pytest.mark.parametrize("gone, shipped", [((5,), 4), ((4, 5), 3)], ids=["newest", "two-newest"])
+def test_a_database_newer_than_the_migrator_is_a_warning_not_an_error(mig, db, gone, shipped):
+    ok(mig("up"))
+    rows = tracking_rows(db)
+    unship(mig, *gone)
+
+    r = ok(mig("up"))
+    assert r.out.splitlines()[-1] == "No pending migrations: service app is at version 5."
+    [warning] = logged(r, "MIGRATION_DATABASE_NEWER")
+    assert (warning["level"], warning["message"], warning["newest_shipped"], warning["newest_applied"]) == (
+        "warning", "database is newer than this migrator", shipped, 5)
+    assert not [line for line in plain_lines(r.err) if line.startswith("Error")], r.err
+    assert tracking_rows(db) == rows
+
+
+def test_a_newer_database_with_a_gap_below_is_still_the_gap_s_error(mig, db):
+    """Version 2 missing below the newest shipped one is an error even when the newest applied
+    one is beyond the shipped set too: the error lists only the versions below."""
+    ok(mig("up"))
+    unship(mig, 2, 5)
+    r = ok(mig("up"), 2)
+    assert plain_lines(r.err)[0].endswith("(applied but not shipped: 2)"), r.err
+    assert not logged(r, "MIGRATION_DATABASE_NEWER")
+
+
+# -- the hint after a failure: dirty or rolled back ----------------------------------------
+
+FAILING = "CREATE TABLE widgets (id INTEGER PRIMARY KEY);\nINSERT INTO no_such_table (id) VALUES (1);\n"
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])  # MariaDB: see below
+def test_a_failed_transactional_up_says_nothing_was_recorded(mig, db):
+    ok(mig("up"))
+    mig.write("0006_widgets.up.sql", FAILING)
+    r = ok(mig("up"), 1)
+    assert hints(r) == [ROLLED_BACK], r.err
+    assert versions(db) == VERSIONS and "widgets" not in db.tables()
+    [(version, detail)] = [(e[1], e[2]) for e in events(db, event="MIGRATION_FAILED")]
+    assert (version, detail["action"], detail["dirty"], detail["name"]) == (6, "up", False, "widgets")
+
+
+def test_a_failed_no_transaction_up_says_the_database_is_dirty(mig, db):
+    ok(mig("up"))
+    mig.write("0006_widgets.up.sql", "-- migrator:no-transaction\n" + FAILING)
+    r = ok(mig("up"), 1)
+    assert hints(r) == [dirty_hint(6)], r.err
+    assert [(row.version, row.dirty) for row in tracking_rows(db)][-1] == (6, True)
+    [(version, detail)] = [(e[1], e[2]) for e in events(db, event="MIGRATION_FAILED")]
+    assert (version, detail["action"], detail["dirty"]) == (6, "up", True)
+    ok(mig("up"), 3)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])  # MariaDB: see below
+def test_a_failed_transactional_down_keeps_the_row_clean(mig, db):
+    ok(mig("up"))
+    mig.write("0005_noop.down.sql", "DELETE FROM no_such_table;\n")
+    r = ok(mig("down", "--yes"), 1)
+    assert hints(r) == [ROLLED_BACK], r.err
+    assert [(row.version, row.dirty) for row in tracking_rows(db)] == [(v, False) for v in VERSIONS]
+    [(version, detail)] = [(e[1], e[2]) for e in events(db, event="MIGRATION_FAILED")]
+    assert (version, detail["action"], detail["dirty"]) == (5, "down", False)
+    assert events(db, event="MIGRATION_ROLLED_BACK") == []
+    ok(mig("status", "--check"))
+
+
+def test_a_failed_no_transaction_down_leaves_the_dirty_marker(mig, db):
+    """Version 4's down file is a no-transaction one: a failure there leaves 4 dirty, after 5
+    was rolled back."""
+    ok(mig("up"))
+    mig.write("0004_index_orders_total.down.sql", "-- migrator:no-transaction\nDROP INDEX no_such_index;\n")
+    r = ok(mig("down", "--steps", "2", "--yes"), 1)
+    assert "Rolled back 5 noop" in r.out
+    assert hints(r) == [dirty_hint(4)], r.err
+    assert [(row.version, row.dirty) for row in tracking_rows(db)] == [(1, False), (2, False), (3, False),
+                                                                          (4, True)]
+    assert [e[1] for e in events(db, event="MIGRATION_ROLLED_BACK")] == [5]
+    [(version, detail)] = [(e[1], e[2]) for e in events(db, event="MIGRATION_FAILED")]
+    assert (version, detail["action"], detail["dirty"]) == (4, "down", True)
+    ok(mig("up"), 3)
+    ok(mig("down", "--yes"), 3)
+
+
+def test_a_failing_down_on_mariadb_leaves_the_dirty_marker(make_database, cli, tmp_path):
+    """MariaDB commits DDL as it goes: a `down` that fails half-way is dirty, never rolled back."""
+    from engine_support import SERVICE, Migrator, copy_test_migrations
+
+    db = make_database("mysql")
+    mig = Migrator(cli, db, copy_test_migrations(tmp_path / "migrations", "mysql"), SERVICE)
+    ok(mig("up"))
+    mig.write("0005_noop.down.sql", "CREATE TABLE half_done (id INT);\nDROP TABLE no_such_table;\n")
+    r = ok(mig("down", "--yes"), 1)
+    assert hints(r) == [dirty_hint(5)], r.err
+    assert [(row.version, row.dirty) for row in tracking_rows(db)][-1] == (5, True)
+    assert "half_done" in db.tables()
+    [(version, detail)] = [(e[1], e[2]) for e in events(db, event="MIGRATION_FAILED")]
+    assert (version, detail["action"], detail["dirty"]) == (5, "down", True)
+    ok(mig("up"), 3)
+
+
+# -- what `up` and `down` say as they go ---------------------------------------------------
+
+def test_each_migration_announces_its_statements_and_mode(mig, db):
+    """The line before each migration: how many statements, and in which mode (a transaction;
+    a no-transaction file; MariaDB's DDL that commits as it goes, guarded by the dirty flag)."""
+    tx = "no transaction (DDL commits implicitly): dirty flag" if db.dialect == "mysql" else "transaction"
+    mig.write("0006_one.up.sql", "CREATE TABLE one_statement (id INTEGER PRIMARY KEY);\n")
+    mig.write("0006_one.down.sql", "DROP TABLE one_statement;\n")
+    r = ok(mig("up"))
+    started = {d["version"]: d for d in logged(r, "MIGRATION_STARTED")}
+    assert started[1]["message"] == f"applying 1 create_users: 3 statements, {tx}"
+    assert started[4]["message"] == "applying 4 index_orders_total: 1 statement, no-transaction"
+    assert started[5]["message"] == f"applying 5 noop: 0 statements, {tx}"
+    assert started[6]["message"] == f"applying 6 one: 1 statement, {tx}"
+    assert {d["action"] for d in started.values()} == {"up"}
+    # the counts logged when each is applied are those its tracking row records
+    applied = {d["version"]: (d["created"], d["dropped"]) for d in logged(r, "MIGRATION_APPLIED")}
+    assert applied == {row.version: (len(row.created), len(row.dropped)) for row in tracking_rows(db)}
+    assert applied[1][0] > 0 and applied[5] == (0, 0)
+
+    r = ok(mig("down", "--steps", "3", "--yes"))
+    started = [(d["version"], d["action"], d["message"]) for d in logged(r, "MIGRATION_STARTED")]
+    assert started == [(6, "down", f"rolling back 6 one: 1 statement, {tx}"),
+                       (5, "down", f"rolling back 5 noop: 0 statements, {tx}"),
+                       (4, "down", "rolling back 4 index_orders_total: 1 statement, no-transaction")]
+
+
+# -- force's summary -----------------------------------------------------------------------
+
+def test_force_reports_the_rows_it_removed_cleaned_and_recorded(mig, db):
+    ok(mig("up"))
+    r = ok(mig("force", "2", "--yes"))
+    assert r.out.splitlines()[-1] == ("Forced service app to version 2: removed rows [3, 4, 5], marked clean "
+                                      "none, recorded as forced none.")
+    assert versions(db) == [1, 2]
+    detail = events(db, event="MIGRATION_FORCED")[-1][2]
+    assert (detail["removed"], detail["cleaned"], detail["recorded"]) == ([3, 4, 5], [], [])
+
+    db.execute("UPDATE app_migrations SET dirty = TRUE WHERE version = 2")
+    r = ok(mig("force", "4", "--yes"))
+    assert r.out.splitlines()[-1] == ("Forced service app to version 4: removed rows none, marked clean [2], "
+                                      "recorded as forced [3, 4].")
+    assert [(row.version, row.dirty, row.forced) for row in tracking_rows(db)] == [
+        (1, False, False), (2, False, False), (3, False, True), (4, False, True)]
+    [warning] = logged(r, "MIGRATION_FORCED")
+    assert (warning["version"], warning["removed"], warning["cleaned"], warning["recorded"]) == (4, [], [2], [3, 4])
+
+    r = ok(mig("force", "4", "--yes"))  # nothing to do: every list is empty
+    assert r.out.splitlines()[-1] == ("Forced service app to version 4: removed rows none, marked clean none, "
+                                      "recorded as forced none.")
