@@ -211,3 +211,43 @@ def test_force_reports_the_rows_it_removed_cleaned_and_recorded(mig, db):
     r = ok(mig("force", "4", "--yes"))  # nothing to do: every list is empty
     assert r.out.splitlines()[-1] == ("Forced service app to version 4: removed rows none, marked clean none, "
                                       "recorded as forced none.")
+
+
+# -- how long each took ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("dialect", ["sqlite", "mysql"])  # a transaction; MariaDB's dirty flag
+def test_the_time_each_migration_took_is_recorded_as_printed(mig, db):
+    import re
+    import time
+
+    started = time.monotonic()
+    r = ok(mig("up"))
+    wall_ms = (time.monotonic() - started) * 1000
+    printed = {int(v): int(ms) for v, ms in re.findall(r"^Applied (\d+) \w+ \((\d+) ms\)$", r.out, re.MULTILINE)}
+    recorded = {int(v): int(ms) for v, ms in db.query("SELECT version, execution_ms FROM app_migrations")}
+    assert printed == recorded and sorted(printed) == VERSIONS, (r.out, recorded)
+    assert all(0 <= ms <= wall_ms for ms in printed.values()), (printed, wall_ms)
+    detail = {e[1]: e[2]["execution_ms"] for e in events(db, event="MIGRATION_APPLIED")}
+    assert detail == recorded
+
+
+# -- what force records as dropped ---------------------------------------------------------
+
+def test_force_records_as_dropped_only_what_earlier_versions_created(make_database, write_migrations, cli):
+    """Version 2 arrives after 3 was applied (a late branch) and drops a table of version 1 and
+    one of version 3; the operator ran it by hand and forces 3. Version 2's row records the drop
+    of version 1's table: what version 3 created is not version 2's to have dropped."""
+    db = make_database("sqlite")  # the recording is the engine's, the same on every database
+    files = {"0001_a.up.sql": "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
+             "0003_late.up.sql": "CREATE TABLE late (id INTEGER PRIMARY KEY);\n"}
+    migrations = write_migrations({"sqlite": files}, service="svc")
+    ok(cli("up", dsn=db.dsn, migrations=migrations, service="svc"))
+    (migrations / "svc" / "sqlite" / "0002_gap.up.sql").write_text("DROP TABLE a;\nDROP TABLE late;\n")
+    db.execute("DROP TABLE a", "DROP TABLE late")
+
+    r = ok(cli("force", "3", "--yes", dsn=db.dsn, migrations=migrations, service="svc"))
+    assert r.out.splitlines()[-1] == ("Forced service svc to version 3: removed rows none, marked clean none, "
+                                      "recorded as forced [2].")
+    rows = {row.version: row for row in tracking_rows(db, "svc")}
+    assert (rows[2].forced, rows[2].created, rows[2].dropped) == (True, [], ["column:a.id", "table:a"])
+    assert rows[3].created == ["column:late.id", "table:late"]

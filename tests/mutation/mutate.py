@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import random
 import difflib
 import fcntl
 import json
@@ -155,9 +156,11 @@ def unified(original: str, mutated: str, path: str) -> str:
                                           f"a/{path}", f"b/{path}", lineterm="", n=1))
 
 
-def mark_excluded(module: Module, session: Path, equivalents: list[dict]) -> dict[str, dict]:
-    """Mark annotation and listed-equivalent mutants as skipped; return every mutant's diff
-    and why it was left out (if it was), by job id."""
+def mark_excluded(module: Module, session: Path, equivalents: list[dict], sample: int | None = None,
+                  seed: int = 0) -> dict[str, dict]:
+    """Mark annotation and listed-equivalent mutants as skipped, and with ``sample`` every
+    mutant outside a random sample of that many of the others; return every mutant's diff and
+    why it was left out (if it was), by job id."""
     sources = {p: p.read_text() for p in module.paths}
     spans = {p: annotation_spans(s) for p, s in sources.items()}
     info = {}
@@ -181,8 +184,16 @@ def mark_excluded(module: Module, session: Path, equivalents: list[dict]) -> dic
                     used.add(i)
             info[item.job_id] = {"diff": unified(sources[path], mutated, rel), "why": why, "path": rel,
                                  "operator": m.operator_name, "line": m.start_pos[0]}
-            if why:
-                db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=why))
+        if sample is not None:  # the same seed draws the same sample from the same sources
+            judged = sorted((j for j, i in info.items() if not i["why"]),  # job ids are random: sort by mutant
+                            key=lambda j: (info[j]["path"], info[j]["line"], info[j]["operator"], info[j]["diff"]))
+            chosen = set(random.Random(seed).sample(judged, min(sample, len(judged))))
+            for j in judged:
+                if j not in chosen:
+                    info[j]["why"] = "not sampled"
+        for job_id, i in info.items():
+            if i["why"]:
+                db.set_result(job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=i["why"]))
     stale = [e for i, e in enumerate(equivalents) if i not in used and e["path"] in
              {str(p.relative_to(ROOT)) for p in module.paths}]
     for e in stale:
@@ -223,14 +234,15 @@ def tally(session: Path, info: dict[str, dict]) -> Tally:
     return t
 
 
-def mutate(module: Module, python: str, equivalents: list[dict]) -> Tally:
+def mutate(module: Module, python: str, equivalents: list[dict], sample: int | None = None,
+           seed: int = 0) -> Tally:
     started = time.monotonic()
     config, session = write_config(module, python), WORK / f"{module.name}.sqlite"
     session.unlink(missing_ok=True)
     r = run([str(COSMIC_RAY), "init", str(config), str(session)])
     if r.returncode != 0:
         sys.exit(f"mutate: cosmic-ray init failed for {module.name}:\n{r.stderr}")
-    info = mark_excluded(module, session, equivalents)
+    info = mark_excluded(module, session, equivalents, sample, seed)
     baseline(module, python)
     back_up(module.paths)
     try:
@@ -273,6 +285,9 @@ def write_report(module: Module, t: Tally) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="module names of modules.toml (default: all)")
+    parser.add_argument("--sample", type=int, metavar="N",
+                        help="judge a random sample of N mutants per module (a quick estimate of the score)")
+    parser.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
     parser.add_argument("--python", default=str(ROOT / ".venv" / "bin" / "python"),
                         help="the test venv's Python (with the package installed editable)")
     args = parser.parse_args()
@@ -287,7 +302,7 @@ def main() -> int:
     lines = []
     for module in modules:
         print(f"mutate: {module.name} ...", flush=True)
-        t = mutate(module, args.python, equivalents)
+        t = mutate(module, args.python, equivalents, args.sample, args.seed)
         report = write_report(module, t)
         lines.append(line(module.name, t))
         print(lines[-1] + f"  -> {report.relative_to(ROOT)}", flush=True)
