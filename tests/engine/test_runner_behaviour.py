@@ -251,3 +251,54 @@ def test_force_records_as_dropped_only_what_earlier_versions_created(make_databa
     rows = {row.version: row for row in tracking_rows(db, "svc")}
     assert (rows[2].forced, rows[2].created, rows[2].dropped) == (True, [], ["column:a.id", "table:a"])
     assert rows[3].created == ["column:late.id", "table:late"]
+
+
+# -- the break-glass repair, as the operator reads it ----------------------------------------
+
+def test_a_repair_says_which_rows_it_removed_and_records_what_was_missing(mig, db):
+    """The index of version 4 dropped behind the tracker's back: the repair rewinds 4 and the
+    version above it (5 records nothing), says so in one line, and applies both again."""
+    ok(mig("up"))
+    db.execute("DROP INDEX orders_total_cents_idx" + (" ON orders" if db.dialect == "mysql" else ""))
+    r = ok(mig("up", env={"MIGRATE_REPAIR_TRACKING": "1"}))
+    assert "Tracking rewound from version 4: removed rows 4, 5; re-applying them now." in plain_lines(r.err)
+    assert [line.split(" (")[0] for line in r.out.splitlines()] == [
+        "Applied 4 index_orders_total", "Applied 5 noop", "Applied 2 migrations: service app is at version 5."]
+    [(version, detail)] = [(e[1], e[2]) for e in events(db, event="MIGRATION_TRACKING_REPAIRED")]
+    assert (version, detail["versions"], detail["missing"], detail["resurrected"]) == (
+        4, [4, 5], {"4": ["index:orders.orders_total_cents_idx"]}, {})
+    [logged_repair] = logged(r, "MIGRATION_TRACKING_REPAIRED")
+    assert logged_repair["versions"] == [4, 5]
+    assert versions(db) == VERSIONS
+    ok(mig("verify"))
+
+
+def test_the_flag_on_a_database_in_sync_warns_that_it_is_not_needed(mig, db):
+    ok(mig("up"))
+    rows = tracking_rows(db)
+    r = ok(mig("up", env={"MIGRATE_REPAIR_TRACKING": "1"}))
+    [warning] = logged(r, "MIGRATE_REPAIR_TRACKING_NOT_NEEDED")
+    assert warning["level"] == "warning" and "nothing to repair" in warning["message"]
+    assert tracking_rows(db) == rows and events(db, event="MIGRATION_TRACKING_REPAIRED") == []
+    r = ok(mig("up"))
+    assert not logged(r, "MIGRATE_REPAIR_TRACKING_NOT_NEEDED")
+
+
+# -- changed files ---------------------------------------------------------------------------
+
+def test_a_checksum_mismatch_lists_every_changed_file_with_both_checksums(mig, db):
+    import hashlib
+
+    ok(mig("up"))
+    recorded = {row.version: row.checksum for row in tracking_rows(db)}
+    changed = {}
+    for v in (2, 3):
+        path = next(mig.folder.glob(f"{v:04d}_*.up.sql"))
+        path.write_bytes(path.read_bytes() + b"-- edited after it was applied\n")
+        changed[v] = (path, hashlib.sha256(path.read_bytes()).hexdigest())
+    r = ok(mig("up"), 6)
+    lines = plain_lines(r.err)
+    assert lines[0] == f"Error: checksum mismatch: applied migration 2 changed on disk: {changed[2][0]}"
+    assert lines[1:3] == [f"  {path}: recorded sha256 {recorded[v][:12]}…, file sha256 {digest[:12]}…"
+                          for v, (path, digest) in changed.items()]
+    assert hints(r) == ["Hint: restore the file as it was applied; put new changes in a new migration"]

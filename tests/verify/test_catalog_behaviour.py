@@ -4,8 +4,10 @@ reports about the objects a version created or dropped."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from verify_support import applied_objects
+from verify_support import REFUSED, REPAIR_ENV, applied_objects, assert_fatal_then, drop, err_lines, state
 
 from migrator import catalog
 from migrator.split import split
@@ -68,3 +70,49 @@ def test_a_view_and_a_sequence_are_recorded_as_what_they_are(make_database, writ
     assert cli("up", dsn=db.dsn, migrations=migrations).code == 0
     assert applied_objects(db)[1] == ["column:t.a", "column:t.id", "sequence:numbers", "table:t", "view:tv"]
 
+
+
+@pytest.mark.parametrize("table", ["lock", "owned", "analyze"])
+def test_an_index_on_a_table_named_like_a_keyword_is_recorded(make_database, write_migrations, cli, table):
+    """The index a later migration creates on a table called lock (or owned, analyze) is that
+    version's: its name stands where a relation does, whatever word it is."""
+    db = make_database("sqlite")
+    files = {"0001_t.up.sql": f'CREATE TABLE "{table}" (id INTEGER PRIMARY KEY, a INTEGER);\n',
+             "0002_ix.up.sql": f"CREATE UNIQUE INDEX ix_a ON {table} (a);\n"}
+    migrations = write_migrations({"sqlite": files}, service="svc")
+    assert cli("up", dsn=db.dsn, migrations=migrations).code == 0
+    assert applied_objects(db)[2] == [f"index:{table}.ix_a"]
+
+
+def test_a_cascade_records_the_dependent_view_it_took_along(make_database, write_migrations, cli):
+    """DROP TABLE ... CASCADE also drops this service's view on the table: the version records
+    both, and verification finds the schema in sync."""
+    db = make_database("postgres")
+    files = {"0001_t.up.sql": "CREATE TABLE t (id INT NOT NULL);\nCREATE VIEW tv AS SELECT id FROM t;\n",
+             "0002_drop.up.sql": "DROP TABLE t CASCADE;\n"}
+    migrations = write_migrations({"postgres": files}, service="svc")
+    assert cli("up", dsn=db.dsn, migrations=migrations).code == 0
+    dropped = {int(v): json.loads(d) for v, d in db.query("SELECT version, objects_dropped FROM svc_migrations")}
+    assert dropped[2] == ["column:t.id", "table:t", "view:tv"]
+    verified = cli("verify", dsn=db.dsn, migrations=migrations)
+    assert verified.code == 0, verified.text
+
+
+def test_every_affected_version_says_what_of_it_is_still_there(migrated):
+    """Versions 3 and 4 each lost one object and kept the others: a rewind would run both over
+    what they left, so the repair is refused, and each of them lists what is still present."""
+    db, _, run = migrated
+    drop(db, "view")
+    drop(db, "newest_index")
+    before = state(db)
+    for flag in (None, REPAIR_ENV):
+        r = run("up", env=flag)
+        assert r.code == 4, r.text
+        assert_fatal_then(r, REFUSED)
+        lines = err_lines(r)
+        for version, name, gone in ((3, "projects", "view:active_projects"), (4, "tasks", "index:tasks.ix_tasks_title")):
+            assert f"  version {version} ({name}): missing {gone}" in lines, r.err
+            [present] = [line for line in lines if line.startswith(f"  version {version} ({name}): still present ")]
+            assert f"table:{name}" in present.split("still present ")[1].split(", "), present
+            assert gone not in present
+    assert state(db) == before
