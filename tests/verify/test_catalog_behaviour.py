@@ -116,3 +116,45 @@ def test_every_affected_version_says_what_of_it_is_still_there(migrated):
             assert f"table:{name}" in present.split("still present ")[1].split(", "), present
             assert gone not in present
     assert state(db) == before
+
+
+def test_a_serial_column_s_sequence_goes_with_its_table(make_database, write_migrations, cli):
+    """A SERIAL column's sequence, which no statement names, is recorded with its table when the
+    table is created and when it is dropped; verification stays in sync."""
+    db = make_database("postgres")
+    files = {"0001_t.up.sql": "CREATE TABLE t (id serial PRIMARY KEY, a int NULL);\n",
+             "0002_note.up.sql": "ALTER TABLE t ADD COLUMN note text NULL;\n",
+             "0003_drop.up.sql": "DROP TABLE t;\n"}
+    migrations = write_migrations({"postgres": files}, service="svc")
+    assert cli("up", "--target", "2", dsn=db.dsn, migrations=migrations).code == 0
+    assert "sequence:t_id_seq" in applied_objects(db)[1]
+    assert applied_objects(db)[2] == ["column:t.note"]
+    assert cli("up", dsn=db.dsn, migrations=migrations).code == 0
+    dropped = {int(v): json.loads(d) for v, d in db.query("SELECT version, objects_dropped FROM svc_migrations")}
+    assert "sequence:t_id_seq" in dropped[3] and "table:t" in dropped[3]
+    verified = cli("verify", dsn=db.dsn, migrations=migrations)
+    assert verified.code == 0, verified.text
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "mysql"], ids=["pg", "mariadb"])  # kept by -k "not mysql"
+def test_a_rerun_add_if_not_exists_records_what_it_names(make_database, write_migrations, cli, dialect):
+    """ALTER TABLE ... ADD ... IF NOT EXISTS that finds the column (and on MariaDB the index)
+    already there records them as this version's, as a re-run CREATE ... IF NOT EXISTS does."""
+    db = make_database(dialect)
+    index = ", ADD INDEX IF NOT EXISTS ix_c (c)" if dialect == "mysql" else ""
+    files = {"0001_t.up.sql": "CREATE TABLE t (id INT NOT NULL PRIMARY KEY, c INT NULL);\n"
+                              + ("CREATE INDEX ix_c ON t (c);\n" if dialect == "mysql" else ""),
+             "0002_again.up.sql": f"ALTER TABLE t ADD COLUMN IF NOT EXISTS c INT NULL{index};\n"}
+    migrations = write_migrations({dialect: files}, service="svc")
+    assert cli("up", dsn=db.dsn, migrations=migrations).code == 0
+    assert applied_objects(db)[2] == (["column:t.c", "index:t.ix_c"] if dialect == "mysql" else ["column:t.c"])
+
+
+@pytest.mark.parametrize("sql, names", [
+    ("VACUUM (VERBOSE, ANALYZE) parts;", {"parts"}),
+    ("ANALYZE (SKIP_LOCKED) parts, bins;", {"parts", "bins"}),
+    ("REINDEX (VERBOSE) TABLE parts;", {"parts"}),
+    ("CLUSTER parts USING parts_pkey;", {"parts", "parts_pkey"}),
+])
+def test_options_in_parentheses_are_no_relations(sql, names):
+    assert catalog.relation_names(split(sql, "postgres")) == names
