@@ -304,3 +304,24 @@ def test_a_checksum_mismatch_lists_every_changed_file_with_both_checksums(mig, d
     assert lines[1:3] == [f"  {path}: recorded sha256 {recorded[v][:12]}…, file sha256 {digest[:12]}…"
                           for v, (path, digest) in changed.items()]
     assert hints(r) == ["Hint: restore the file as it was applied; put new changes in a new migration"]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"])  # the timing is the engine's; SQLite's sleep is a counting query
+@pytest.mark.parametrize("marker", ["", "-- migrator:no-transaction\n"], ids=["transaction", "no-transaction"])
+def test_a_slow_migration_records_the_time_it_took(mig, db, marker):
+    """A migration that runs for a second or two records about that long: no more than the time
+    between its start and applied log lines, and not much less."""
+    from datetime import datetime
+
+    from engine_support import sleep_sql
+
+    mig.write("0006_slow.up.sql", f"{marker}{sleep_sql('sqlite', 2.0)};\n")
+    r = ok(mig("up"))
+
+    def moment(event: str) -> datetime:
+        [line] = [d for d in logged(r, event) if d["version"] == 6]
+        return datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00"))
+
+    span_ms = (moment("MIGRATION_APPLIED") - moment("MIGRATION_STARTED")).total_seconds() * 1000
+    [(ms,)] = db.query("SELECT execution_ms FROM app_migrations WHERE version = 6")
+    assert span_ms - 500 <= int(ms) <= span_ms + 5, (ms, span_ms)
