@@ -325,3 +325,21 @@ def test_a_slow_migration_records_the_time_it_took(mig, db, marker):
     span_ms = (moment("MIGRATION_APPLIED") - moment("MIGRATION_STARTED")).total_seconds() * 1000
     [(ms,)] = db.query("SELECT execution_ms FROM app_migrations WHERE version = 6")
     assert span_ms - 500 <= int(ms) <= span_ms + 5, (ms, span_ms)
+
+
+# -- a no-transaction migration that breaks its own bookkeeping -------------------------------
+
+def test_a_failed_tracking_write_after_a_no_transaction_migration_releases_the_lock(make_database, cli, tmp_path):
+    """The migration drops the tracking table itself: marking it clean fails with the database's
+    error (exit 1), and the failed write is rolled back, so the lock is given back cleanly."""
+    from engine_support import SERVICE, Migrator, copy_test_migrations, lock_is_held
+
+    db = make_database("postgres")
+    mig = Migrator(cli, db, copy_test_migrations(tmp_path / "migrations", "postgres"), SERVICE)
+    ok(mig("up"))
+    mig.write("0006_oops.up.sql", "-- migrator:no-transaction\nDROP TABLE app_migrations;\n")
+    r = ok(mig("up"), 1)
+    assert plain_lines(r.err)[0].startswith("Error: database error: "), r.err
+    assert "app_migrations" in plain_lines(r.err)[0]
+    assert not logged(r, "MIGRATION_UNLOCK_FAILED"), r.err
+    assert not lock_is_held(db)
