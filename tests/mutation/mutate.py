@@ -176,19 +176,23 @@ def mark_excluded(module: Module, session: Path, equivalents: list[dict], sample
             rel = str(path.relative_to(ROOT))
             before, after = changed_lines(sources[path], mutated)
             why = None
-            if any(start <= tuple(m.start_pos) < end for start, end in spans[path]):
+            annotation = any(start <= tuple(m.start_pos) < end for start, end in spans[path])
+            if annotation:
                 why = "annotation (never evaluated)"
             for i, e in enumerate(equivalents):
                 if e["path"] == rel and e["original"].strip() == before and after in e["mutants"]:
                     why = "equivalent: " + e["reason"]
                     used.add(i)
             info[item.job_id] = {"diff": unified(sources[path], mutated, rel), "why": why, "path": rel,
-                                 "operator": m.operator_name, "line": m.start_pos[0]}
-        if sample is not None:  # the same seed draws the same sample from the same sources
-            judged = sorted((j for j, i in info.items() if not i["why"]),  # job ids are random: sort by mutant
-                            key=lambda j: (info[j]["path"], info[j]["line"], info[j]["operator"], info[j]["diff"]))
-            chosen = set(random.Random(seed).sample(judged, min(sample, len(judged))))
-            for j in judged:
+                                 "operator": m.operator_name, "line": m.start_pos[0], "annotation": annotation}
+        if sample is not None:
+            # drawn before the equivalents are left out, so that the same seed draws the same
+            # sample from the same sources however equivalent.toml changes (job ids are random:
+            # the mutants are sorted by what they are)
+            pool = sorted((j for j, i in info.items() if not i["annotation"]),
+                          key=lambda j: (info[j]["path"], info[j]["line"], info[j]["operator"], info[j]["diff"]))
+            chosen = set(random.Random(seed).sample(pool, min(sample, len(pool))))
+            for j in pool:
                 if j not in chosen:
                     info[j]["why"] = "not sampled"
         for job_id, i in info.items():
