@@ -343,3 +343,22 @@ def test_a_failed_tracking_write_after_a_no_transaction_migration_releases_the_l
     assert "app_migrations" in plain_lines(r.err)[0]
     assert not logged(r, "MIGRATION_UNLOCK_FAILED"), r.err
     assert not lock_is_held(db)
+
+
+def test_a_repair_over_a_no_transaction_migration_is_not_one_transaction(make_database, write_migrations, cli):
+    """Version 2 (no-transaction) lost its table, version 3 only adds a row: the repair rewinds
+    both. It cannot be one transaction, so when re-applying 3 fails (its row is still there),
+    version 2 stays re-applied and recorded, and the hint is the failed migration's own."""
+    db = make_database("sqlite")
+    files = {"0001_a.up.sql": "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
+             "0002_b.up.sql": "-- migrator:no-transaction\nCREATE TABLE b (id INTEGER PRIMARY KEY);\n",
+             "0003_seed.up.sql": "INSERT INTO a (id) VALUES (1);\n"}
+    migrations = write_migrations({"sqlite": files}, service="svc")
+    ok(cli("up", dsn=db.dsn, migrations=migrations, service="svc"))
+    db.execute("DROP TABLE b")
+
+    r = ok(cli("up", dsn=db.dsn, migrations=migrations, service="svc", env={"MIGRATE_REPAIR_TRACKING": "1"}), 1)
+    assert "Tracking rewound from version 2: removed rows 2, 3; re-applying them now." in plain_lines(r.err)
+    assert hints(r) == [ROLLED_BACK], r.err
+    assert [(row.version, row.dirty) for row in tracking_rows(db, "svc")] == [(1, False), (2, False)]
+    assert "b" in db.tables()
