@@ -362,3 +362,21 @@ def test_a_repair_over_a_no_transaction_migration_is_not_one_transaction(make_da
     assert hints(r) == [ROLLED_BACK], r.err
     assert [(row.version, row.dirty) for row in tracking_rows(db, "svc")] == [(1, False), (2, False)]
     assert "b" in db.tables()
+
+
+# -- an untracked schema ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("columns, listed, more", [(12, 8, True), (1, 2, False)], ids=["thirteen", "two"])
+def test_an_untracked_schema_is_refused_naming_at_most_eight_of_its_objects(make_database, write_migrations, cli,
+                                                                             columns, listed, more):
+    db = make_database("sqlite")
+    ddl = "CREATE TABLE wide ({})".format(", ".join(f"c{i} INTEGER" for i in range(1, columns + 1)))
+    migrations = write_migrations({"sqlite": {"0001_wide.up.sql": ddl + ";\n"}}, service="svc")
+    db.execute(ddl)
+    r = ok(cli("up", dsn=db.dsn, migrations=migrations, service="svc"), 4)
+    error = plain_lines(r.err)[0]
+    assert error.startswith("Error: the database has no tracking rows in svc_migrations but already holds objects "
+                            "the migrations create (table:wide, column:wide.c1"), error
+    assert error.endswith("): refusing to migrate over an untracked schema"), error
+    named = error.split(" create (", 1)[1].rsplit("): refusing", 1)[0].split(", ")
+    assert (len([n for n in named if n != "..."]), named[-1] == "...") == (listed, more), named
