@@ -326,6 +326,13 @@ def test_a_slow_migration_records_the_time_it_took(mig, db, marker):
     [(ms,)] = db.query("SELECT execution_ms FROM app_migrations WHERE version = 6")
     assert span_ms - 500 <= int(ms) <= span_ms + 5, (ms, span_ms)
 
+    # rolling it back takes as long, and says so
+    mig.write("0006_slow.down.sql", f"{marker}{sleep_sql('sqlite', 2.0)};\n")
+    r = ok(mig("down", "--yes"))
+    span_ms = (moment("MIGRATION_ROLLED_BACK") - moment("MIGRATION_STARTED")).total_seconds() * 1000
+    [ms] = [int(line.split("(")[1].split(" ms)")[0]) for line in r.out.splitlines() if line.startswith("Rolled back 6 ")]
+    assert span_ms - 500 <= ms <= span_ms + 5, (ms, span_ms)
+
 
 # -- a no-transaction migration that breaks its own bookkeeping -------------------------------
 
