@@ -158,3 +158,32 @@ def test_a_rerun_add_if_not_exists_records_what_it_names(make_database, write_mi
 ])
 def test_options_in_parentheses_are_no_relations(sql, names):
     assert catalog.relation_names(split(sql, "postgres")) == names
+
+
+def test_a_table_a_later_version_dropped_that_is_back_stands_in_the_way(make_database, write_migrations, cli):
+    """Version 1's a1 and version 2's y are gone, and x, which 2 created and 3 dropped, is back:
+    running 2 again would fail on x, so the repair is refused and version 2 says x is still there."""
+    from verify_support import FATAL
+
+    db = make_database("sqlite")
+    files = {"0001_one.up.sql": "CREATE TABLE a1 (id INTEGER PRIMARY KEY);\n",
+             "0002_two.up.sql": "CREATE TABLE x (id INTEGER PRIMARY KEY);\nCREATE TABLE y (id INTEGER PRIMARY KEY);\n",
+             "0003_three.up.sql": "DROP TABLE x;\n"}
+    migrations = write_migrations({"sqlite": files}, service="svc")
+    assert cli("up", dsn=db.dsn, migrations=migrations).code == 0
+    db.execute("DROP TABLE a1", "DROP TABLE y", "CREATE TABLE x (id INTEGER PRIMARY KEY)")
+    before = state(db)
+    for flag in (None, REPAIR_ENV):
+        r = cli("up", dsn=db.dsn, migrations=migrations, env=flag)
+        assert r.code == 4, r.text
+        assert_fatal_then(r, REFUSED)
+        assert "  version 2 (two): still present column:x.id, table:x" in err_lines(r), r.err
+        assert FATAL in err_lines(r)
+    assert state(db) == before
+
+
+def test_a_double_quoted_name_is_a_relation_on_mysql_too():
+    """With ANSI_QUOTES a double-quoted word is MySQL's identifier: it names the relation; a
+    single-quoted one is data."""
+    assert catalog.relation_names(split('ALTER TABLE "orders" ADD COLUMN n INT;', "mysql")) == {"orders"}
+    assert catalog.relation_names(split("INSERT INTO t (a) VALUES ('orders');", "mysql")) == {"t"}
