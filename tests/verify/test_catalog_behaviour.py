@@ -187,3 +187,21 @@ def test_a_double_quoted_name_is_a_relation_on_mysql_too():
     single-quoted one is data."""
     assert catalog.relation_names(split('ALTER TABLE "orders" ADD COLUMN n INT;', "mysql")) == {"orders"}
     assert catalog.relation_names(split("INSERT INTO t (a) VALUES ('orders');", "mysql")) == {"t"}
+
+
+def test_a_rerun_create_table_records_its_named_constraint(make_database, write_migrations, cli):
+    """A CREATE TABLE IF NOT EXISTS that finds its table there records the constraint its list
+    names, as the version's own: dropping it is then that version's desync."""
+    db = make_database("postgres")
+    table = "CREATE TABLE IF NOT EXISTS t (id INT NOT NULL, CONSTRAINT uq_t_id UNIQUE (id));\n"
+    migrations = write_migrations({"postgres": {"0001_t.up.sql": table.replace("IF NOT EXISTS ", ""),
+                                                "0002_t_again.up.sql": table}}, service="svc")
+    assert cli("up", dsn=db.dsn, migrations=migrations).code == 0
+    assert {"constraint:t.uq_t_id", "index:t.uq_t_id"} <= set(applied_objects(db)[2])
+
+
+def test_a_join_condition_in_parentheses_names_no_relation():
+    assert catalog.relation_names(split("CREATE VIEW v AS SELECT a.x FROM a JOIN b USING (x);", "postgres")) == {
+        "v", "a", "b"}
+    assert catalog.relation_names(split("CREATE VIEW w AS SELECT a.x FROM a JOIN b ON (a.x = b.y);", "postgres")) \
+        >= {"w", "a", "b"}
