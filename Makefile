@@ -120,8 +120,9 @@ cosmic-ray: $(TOOLS)/cosmic-ray/.installed-$(COSMIC_RAY_VERSION)
 
 # Not part of `make test` (minutes per module): see tests/mutation/README.md.
 MODULES ?=
+MUTATE_ARGS ?=
 mutate: venv servers cosmic-ray
-	$(TOOLS)/cosmic-ray/bin/python tests/mutation/mutate.py --python $(BIN)/python $(MODULES)
+	$(TOOLS)/cosmic-ray/bin/python tests/mutation/mutate.py --python $(BIN)/python $(MUTATE_ARGS) $(MODULES)
 
 test: venv servers helm image uv checkov
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

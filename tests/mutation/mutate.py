@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import random
 import difflib
 import fcntl
 import hashlib
@@ -112,8 +113,11 @@ def restore_leftovers() -> None:
 # -- sessions ---------------------------------------------------------------------------------
 
 def test_command(module: Module, python: str) -> list[str]:
-    # CI=true: a database the selection needs and cannot reach fails the baseline, never skips
-    return ["env", "CI=true", python, "-m", "pytest", "-x", "-q", *module.tests]
+    # CI=true: a database the selection needs and cannot reach fails the baseline, never skips;
+    # MIGRATOR_TEST_IN_PROCESS=1: the `cli` fixture calls the CLI's main() in the test process
+    # (no interpreter start per call: five times faster, see tests/conftest.py)
+    return ["env", "CI=true", "MIGRATOR_TEST_IN_PROCESS=1", python, "-m", "pytest", "-x", "-q", "-p",
+            "no:cacheprovider", *module.tests]
 
 
 def write_config(module: Module, python: str) -> Path:
@@ -155,9 +159,11 @@ def unified(original: str, mutated: str, path: str) -> str:
                                           f"a/{path}", f"b/{path}", lineterm="", n=1))
 
 
-def mark_excluded(module: Module, session: Path, equivalents: list[dict]) -> dict[str, dict]:
-    """Mark annotation and listed-equivalent mutants as skipped; return every mutant's diff
-    and why it was left out (if it was), by job id."""
+def mark_excluded(module: Module, session: Path, equivalents: list[dict], sample: int | None = None,
+                  seed: int = 0) -> dict[str, dict]:
+    """Mark annotation and listed-equivalent mutants as skipped, and with ``sample`` every
+    mutant outside a random sample of that many of the others; return every mutant's diff and
+    why it was left out (if it was), by job id."""
     sources = {p: p.read_text() for p in module.paths}
     spans = {p: annotation_spans(s) for p, s in sources.items()}
     info = {}
@@ -173,16 +179,28 @@ def mark_excluded(module: Module, session: Path, equivalents: list[dict]) -> dic
             rel = str(path.relative_to(ROOT))
             before, after = changed_lines(sources[path], mutated)
             why = None
-            if any(start <= tuple(m.start_pos) < end for start, end in spans[path]):
+            annotation = any(start <= tuple(m.start_pos) < end for start, end in spans[path])
+            if annotation:
                 why = "annotation (never evaluated)"
             for i, e in enumerate(equivalents):
                 if e["path"] == rel and e["original"].strip() == before and after in e["mutants"]:
                     why = e.get("kind", "equivalent") + ": " + e["reason"]
                     used.add(i)
             info[item.job_id] = {"diff": unified(sources[path], mutated, rel), "why": why, "path": rel,
-                                 "operator": m.operator_name, "line": m.start_pos[0]}
-            if why:
-                db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=why))
+                                 "operator": m.operator_name, "line": m.start_pos[0], "annotation": annotation}
+        if sample is not None:
+            # drawn before the equivalents are left out, so that the same seed draws the same
+            # sample from the same sources however equivalent.toml changes (job ids are random:
+            # the mutants are sorted by what they are)
+            pool = sorted((j for j, i in info.items() if not i["annotation"]),
+                          key=lambda j: (info[j]["path"], info[j]["line"], info[j]["operator"], info[j]["diff"]))
+            chosen = set(random.Random(seed).sample(pool, min(sample, len(pool))))
+            for j in pool:
+                if j not in chosen:
+                    info[j]["why"] = "not sampled"
+        for job_id, i in info.items():
+            if i["why"]:
+                db.set_result(job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=i["why"]))
     stale = [e for i, e in enumerate(equivalents) if i not in used and e["path"] in
              {str(p.relative_to(ROOT)) for p in module.paths}]
     for e in stale:
@@ -223,14 +241,15 @@ def tally(session: Path, info: dict[str, dict]) -> Tally:
     return t
 
 
-def mutate(module: Module, python: str, equivalents: list[dict]) -> Tally:
+def mutate(module: Module, python: str, equivalents: list[dict], sample: int | None = None,
+           seed: int = 0) -> Tally:
     started = time.monotonic()
     config, session = write_config(module, python), WORK / f"{module.name}.sqlite"
     session.unlink(missing_ok=True)
     r = run([str(COSMIC_RAY), "init", str(config), str(session)])
     if r.returncode != 0:
         sys.exit(f"mutate: cosmic-ray init failed for {module.name}:\n{r.stderr}")
-    info = mark_excluded(module, session, equivalents)
+    info = mark_excluded(module, session, equivalents, sample, seed)
     baseline(module, python)
     back_up(module.paths)
     try:
@@ -273,6 +292,9 @@ def write_report(module: Module, t: Tally) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="module names of modules.toml (default: all)")
+    parser.add_argument("--sample", type=int, metavar="N",
+                        help="judge a random sample of N mutants per module (a quick estimate of the score)")
+    parser.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
     parser.add_argument("--python", default=str(ROOT / ".venv" / "bin" / "python"),
                         help="the test venv's Python (with the package installed editable)")
     args = parser.parse_args()
@@ -287,7 +309,7 @@ def main() -> int:
     lines = []
     for module in modules:
         print(f"mutate: {module.name} ...", flush=True)
-        t = mutate(module, args.python, equivalents)
+        t = mutate(module, args.python, equivalents, args.sample, args.seed)
         report = write_report(module, t)
         lines.append(line(module.name, t))
         print(lines[-1] + f"  -> {report.relative_to(ROOT)}", flush=True)
