@@ -205,3 +205,27 @@ def test_a_join_condition_in_parentheses_names_no_relation():
         "v", "a", "b"}
     assert catalog.relation_names(split("CREATE VIEW w AS SELECT a.x FROM a JOIN b ON (a.x = b.y);", "postgres")) \
         >= {"w", "a", "b"}
+
+
+def test_a_version_that_lost_one_object_and_got_one_back_reports_both(make_database, write_migrations, cli):
+    """Version 2 created x and dropped y; by hand x went and y came back: verification names
+    version 2 once for each, what is missing and what is resurrected."""
+    db = make_database("sqlite")
+    files = {"0001_y.up.sql": "CREATE TABLE y (id INTEGER PRIMARY KEY);\n",
+             "0002_swap.up.sql": "CREATE TABLE x (id INTEGER PRIMARY KEY);\nDROP TABLE y;\n"}
+    migrations = write_migrations({"sqlite": files}, service="svc")
+    assert cli("up", dsn=db.dsn, migrations=migrations).code == 0
+    db.execute("DROP TABLE x", "CREATE TABLE y (id INTEGER PRIMARY KEY)")
+    r = cli("verify", dsn=db.dsn, migrations=migrations)
+    assert r.code == 4, r.text
+    lines = err_lines(r)
+    assert "  version 2 (swap): missing column:x.id, table:x" in lines, r.err
+    assert "  version 2 (swap): resurrected column:y.id, table:y (recorded as dropped, exists again)" in lines, r.err
+
+
+def test_a_table_a_do_block_creates_is_one_the_history_creates():
+    """What the migrations create (an untracked schema holding it is refused) includes what the
+    code of a dollar-quoted body creates."""
+    body = "DO $$ BEGIN CREATE TABLE made_in_block (id int); END $$;"
+    assert catalog.created_relations(split(body, "postgres")) == {"table:made_in_block"}
+    assert catalog.created_relations(split("SELECT 'CREATE TABLE not_made (id int)';", "postgres")) == set()
