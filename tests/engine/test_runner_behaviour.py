@@ -231,6 +231,12 @@ def test_the_time_each_migration_took_is_recorded_as_printed(mig, db):
     assert all(0 <= ms <= wall_ms for ms in printed.values()), (printed, wall_ms)
     detail = {e[1]: e[2]["execution_ms"] for e in events(db, event="MIGRATION_APPLIED")}
     assert detail == recorded
+    # ... and rolling one back prints how long that took, no longer than the command ran
+    started = time.monotonic()
+    r = ok(mig("down", "--yes"))
+    wall_ms = (time.monotonic() - started) * 1000
+    [ms] = [int(ms) for ms in re.findall(r"^Rolled back \d+ \w+ \((\d+) ms\)$", r.out, re.MULTILINE)]
+    assert 0 <= ms <= wall_ms, (r.out, wall_ms)
 
 
 # -- what force records as dropped ---------------------------------------------------------
