@@ -261,6 +261,25 @@ def test_force_records_as_dropped_only_what_earlier_versions_created(make_databa
     assert rows[3].created == ["column:late.id", "table:late"]
 
 
+
+def test_force_records_as_dropped_only_what_the_version_names(make_database, write_migrations, cli):
+    """Version 1 made tables t and u; version 2 drops t, and the operator did that by hand and
+    forces 2. u is gone too (dropped by someone else): version 2 does not name it, so it is not
+    recorded as 2's drop, and verification still reports version 1's u as missing."""
+    db = make_database("sqlite")
+    files = {"0001_tu.up.sql": "CREATE TABLE t (id INTEGER PRIMARY KEY);\nCREATE TABLE u (id INTEGER PRIMARY KEY);\n"}
+    migrations = write_migrations({"sqlite": files}, service="svc")
+    ok(cli("up", dsn=db.dsn, migrations=migrations, service="svc"))
+    (migrations / "svc" / "sqlite" / "0002_drop_t.up.sql").write_text("DROP TABLE t;\n")
+    db.execute("DROP TABLE t", "DROP TABLE u")
+
+    ok(cli("force", "2", "--yes", dsn=db.dsn, migrations=migrations, service="svc"))
+    rows = {row.version: row for row in tracking_rows(db, "svc")}
+    assert rows[2].dropped == ["column:t.id", "table:t"]
+    r = cli("verify", dsn=db.dsn, migrations=migrations, service="svc")
+    assert r.code == 4, r.text
+    assert "  version 1 (tu): missing column:u.id, table:u" in plain_lines(r.err), r.err
+
 # -- the break-glass repair, as the operator reads it ----------------------------------------
 
 def test_a_repair_says_which_rows_it_removed_and_records_what_was_missing(mig, db):
