@@ -191,7 +191,9 @@ def migrator_cmd() -> list[str]:
 IN_PROCESS = os.environ.get("MIGRATOR_TEST_IN_PROCESS", "") == "1"
 
 
-def _in_process(args: list[str], env: dict) -> Result:
+def in_process(args: list[str], env: dict) -> Result:
+    """One command line through the CLI's main() in this process, as a fresh process of it would
+    run it (environment ``env``, no log state of an earlier call)."""
     import contextlib
     import io
 
@@ -241,7 +243,7 @@ def cli():
         full_env = {k: v for k, v in os.environ.items() if k not in ("DSN", "DATABASE_URL", "MIGRATE_REPAIR_TRACKING")}
         full_env.update(env or {})
         if IN_PROCESS and input is None:
-            return _in_process(cmd[len(migrator_cmd()):], full_env)
+            return in_process(cmd[len(migrator_cmd()):], full_env)
         p = subprocess.run(cmd, capture_output=True, text=True, env=full_env, input=input,
                            timeout=timeout, stdin=None if input is not None else subprocess.DEVNULL)
         return Result(p.returncode, p.stdout, p.stderr)

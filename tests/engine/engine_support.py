@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.conftest import Result, in_process
+
 ENGINE = Path(__file__).resolve().parent
 TEST_MIGRATIONS = ENGINE / "migrations"
 SERVICE = "app"  # the service name of the test migrations; its table prefix is "app"
@@ -234,29 +236,7 @@ def engine_bug(reason: str):
 
 
 # -- the CLI in this process ----------------------------------------------------------
-def run_here(*args) -> "InProcess":
+def run_here(*args) -> Result:
     """One `migrator` command line through the CLI's entry point in this Python process: what
     an operator sees (exit status, stdout, stderr), without a Python start-up per command."""
-    import contextlib
-    import io
-
-    from migrator.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:  # argparse's usage errors
-            code = exc.code if isinstance(exc.code, int) else 1
-    return InProcess(code, out.getvalue(), err.getvalue())
-
-
-@dataclass
-class InProcess:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
+    return in_process([str(a) for a in args], dict(os.environ))
