@@ -240,3 +240,17 @@ def run_here(*args) -> Result:
     """One `migrator` command line through the CLI's entry point in this Python process: what
     an operator sees (exit status, stdout, stderr), without a Python start-up per command."""
     return in_process([str(a) for a in args], dict(os.environ))
+
+
+def write_migration(root: Path, name: str, sql: str, *, dialect: str, service: str = SERVICE) -> None:
+    """One migration file of ``service`` under ``root``."""
+    folder = root / service / dialect
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(sql)
+
+
+def migrate_here(dsn: str, root: Path, *args, service: str = SERVICE):
+    """``run_here`` of one service. A run that broke off in this process may leave its session
+    (and the runner lock) open: the next one gives up after 5 s instead of the default 300."""
+    return run_here("--log-format", "json", "--lock-timeout", "5", "--database", dsn, "--migrations", root,
+                    "--service", service, *args)

@@ -10,29 +10,15 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
+from functools import partial
 
 import pytest
-from engine_support import HeldLock, json_lines, run_here, tracking_rows
+from engine_support import HeldLock, json_lines, migrate_here, ok, run_here, tracking_rows, write_migration
 
 pytestmark = pytest.mark.parametrize("dialect", ["postgres"])
 
-
-def write(root: Path, name: str, sql: str) -> None:
-    folder = root / "app" / "postgres"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(sql)
-
-
-def migrator(dsn: str, root: Path, *args):
-    # a run that broke off in this process may leave its session (and the runner lock) open:
-    # the next one gives up after 5 s instead of the default 300
-    return run_here("--log-format", "json", "--lock-timeout", "5", "--database", dsn, "--migrations", root, "--service", "app", *args)
-
-
-def ok(result, code: int = 0):
-    assert result.code == code, f"exit {result.code}, expected {code}\n{result.out}\n{result.err}"
-    return result
+write = partial(write_migration, dialect="postgres")
+migrator = migrate_here
 
 
 SCHEMA = """

@@ -13,29 +13,19 @@ import sqlite3
 import stat
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
-from engine_support import json_lines, run_here, tracking_rows
+from engine_support import json_lines, migrate_here, ok, run_here, tracking_rows, write_migration
 
 pytestmark = pytest.mark.parametrize("dialect", ["sqlite"])
 
-
-def write(root: Path, name: str, sql: str) -> None:
-    folder = root / "app" / "sqlite"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(sql)
+write = partial(write_migration, dialect="sqlite")
 
 
 def migrator(db, root: Path, *args):
-    # a run that broke off in this process may leave its session (and the runner lock) open:
-    # the next one gives up after 5 s instead of the default 300
-    return run_here("--log-format", "json", "--lock-timeout", "5", "--database", db.dsn, "--migrations", root, "--service", "app", *args)
-
-
-def ok(result, code: int = 0):
-    assert result.code == code, f"exit {result.code}, expected {code}\n{result.out}\n{result.err}"
-    return result
+    return migrate_here(db.dsn, root, *args)
 
 
 SCHEMA = """
