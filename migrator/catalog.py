@@ -56,11 +56,14 @@ def _code_tokens(sql: str, family: str, bodies: bool) -> tuple[lexer.Token, ...]
     return tuple(out)
 
 
-def quoted_names(statements: Iterable[Statement]) -> set[str]:
-    """The quoted identifiers of the statements' code (dollar-quoted bodies included) that are
-    not lower-case, as written: on PostgreSQL the only way to name a relation spelled "User"."""
+def spelled_names(statements: Iterable[Statement]) -> set[str]:
+    """The identifiers of the statements' code (dollar-quoted bodies included) that are not
+    lower-case, as written, where the database keeps that case: PostgreSQL a quoted name's
+    (it folds a bare one: "User" is the only way to name a relation spelled User), MySQL
+    every name's (``CREATE TABLE Orders`` makes Orders)."""
     return {name for statement in statements
-            for token in _code_tokens(statement.sql, statement.family, True) if token.kind == Kind.QUOTED
+            for token in _code_tokens(statement.sql, statement.family, True)
+            if token.kind == Kind.QUOTED or (statement.family == "mysql" and _identifier(token))
             for name in [lexer.unquote(token.text, fold=False)] if name != name.lower()}
 
 
@@ -435,8 +438,8 @@ class SchemaModel:
 
     def __init__(self, db, spellings: Iterable[str] = ()):
         self.db = db
-        # the relation names not in lower case that this run may look for (quoted in its
-        # statements, or seen in the catalog): scans look names up as spelled, by the index
+        # the relation names not in lower case that this run may look for (as its statements
+        # spell them, or as seen in the catalog): scans look names up as spelled, by the index
         self.spellings: set[str] = set(spellings)
         self.known: set[str] = set()
         self.objects: dict[str, set[str]] = {}  # relation -> its objects

@@ -288,7 +288,7 @@ class Runner:
         statements = self.statements(m)
         own = self.service.own_tables
         if self.model is None:  # knowing how the statements still to run spell their quoted names
-            self.model = catalog.SchemaModel(self.db, catalog.quoted_names(
+            self.model = catalog.SchemaModel(self.db, catalog.spelled_names(
                 s for n in self.migrations if n.version >= m.version for s in self.statements(n)))
         far = catalog.far_reaching(statements)
         # the relations to read before and after (none for INSERT/UPDATE/DELETE alone)

@@ -17,7 +17,7 @@ from sqlalchemy.sql import Executable
 
 from migrator.dialects.base import Database, driver_error, filter_names
 from migrator.errors import UsageError
-from migrator.objects import relation_of
+from migrator.objects import Scan, relation_of
 
 _TABLES = ("SELECT CONCAT(CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN 'sequence' "
            "ELSE 'table' END, ':', LOWER(TABLE_NAME)) FROM information_schema.TABLES "
@@ -31,6 +31,8 @@ _INDEXES = ("SELECT DISTINCT CONCAT('index:', LOWER(TABLE_NAME), '.', LOWER(INDE
             "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE(){f}")
 _CONSTRAINTS = ("SELECT CONCAT('constraint:', LOWER(TABLE_NAME), '.', LOWER(CONSTRAINT_NAME)) "
                 "FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE(){f}")
+# A scan of at most this many names looks each one up; more, the schema in one pass.
+EXACT_LOOKUPS = 4
 # SHOW GRANTS lines that give a privilege on every table of a schema: ON *.* or ON `db`.*
 _SCHEMA_GRANT = re.compile(r"^GRANT (?P<privileges>.+?) ON (?P<schema>\*|`(?:[^`]|``)+`)\.\* TO ")
 # The Go driver's (go-sql-driver/mysql) own DSN parameters. These the migrator honours:
@@ -223,11 +225,25 @@ class MySQL(Database):
         sql = text(" UNION ALL ".join(chosen))
         if wanted is not None:
             sql = sql.bindparams(bindparam("names", wanted, expanding=True))
-        found = {row[0] for row in self.query(sql)}
-        views = {o[len("view:"):] for o in found if o.startswith("view:")}
-        if views:
-            found = {o for o in found if not (o.startswith("column:") and relation_of(o) in views)}
+        found = _without_view_columns({row[0] for row in self.query(sql)})
         return found if kinds is None else {o for o in found if o.split(":", 1)[0] in kinds}
+
+    def scan(self, names: Iterable[str], *, via_indexes: bool = True, cascade: bool = False,
+             spelled: Iterable[str] = ()) -> Scan:
+        """A migration's few relations looked up by exact name, each as written and lower-case:
+        given TABLE_NAME = '<name>', the server reads that table's definition alone, where
+        LOWER(TABLE_NAME) or an IN list makes it read every table's of the schema (10 ms a
+        query with 2,000 tables, and up runs one per migration). Many names: one pass."""
+        wanted = filter_names(names)
+        if not wanted:
+            return Scan(set())
+        exact = sorted(set(wanted).union(s for s in spelled if s.lower() in wanted))
+        if len(exact) > EXACT_LOOKUPS:
+            return Scan(self.snapshot(wanted))
+        parts = [sql.format(f=f" AND TABLE_NAME = :name{i}") for i in range(len(exact))
+                 for sql in (_TABLES, _COLUMNS, _INDEXES, _CONSTRAINTS)]
+        rows = self.query(" UNION ALL ".join(parts), {f"name{i}": name for i, name in enumerate(exact)})
+        return Scan(_without_view_columns({row[0] for row in rows}))
 
     def missing_grants(self, tables: Sequence[str]) -> list[str]:
         """information_schema shows a user only the tables it holds a privilege on, and MariaDB
@@ -287,6 +303,12 @@ class MySQL(Database):
             return None
         i, user, host, command, seconds, state = rows[0]
         return f"connection {i} (user {user}@{host}, {command} for {seconds}s{', ' + state if state else ''})"
+
+
+def _without_view_columns(found: set[str]) -> set[str]:
+    """``found`` without the columns of the views in it (a view's columns are the view)."""
+    views = {o[len("view:"):] for o in found if o.startswith("view:")}
+    return {o for o in found if not (o.startswith("column:") and relation_of(o) in views)} if views else found
 
 
 def errno(exc: BaseException) -> int | None:

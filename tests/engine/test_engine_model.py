@@ -181,3 +181,35 @@ def test_quoted_names_that_keep_their_case_are_recorded_and_verified(db, checked
 def _quote(dialect: str, name: str) -> str:
     q = "`" if dialect == "mysql" else '"'
     return f"{q}{name}{q}"
+
+
+def test_bare_mixed_case_names_keep_their_case_on_mysql(make_database, checked, write_migrations):
+    """MySQL keeps the case of a bare name (CREATE TABLE Orders makes Orders) and its scans look
+    a migration's tables up by exact name: Orders must be found as written, migration after
+    migration, renamed too; the model must agree with a case-insensitive catalog query."""
+    db = make_database("mysql")
+    files = {
+        "0001_orders.up.sql": "CREATE TABLE Orders (Id INT NOT NULL PRIMARY KEY, Total INT NULL);\n"
+                              "CREATE INDEX IX_Orders_Total ON Orders (Total);\n",
+        "0002_note.up.sql": "ALTER TABLE Orders ADD COLUMN Note VARCHAR(50) NULL;\n",
+        "0003_drop_ix.up.sql": "DROP INDEX IX_Orders_Total ON Orders;\n",
+        "0004_rename.up.sql": "RENAME TABLE Orders TO PastOrders;\n",
+        "0005_closed.up.sql": "ALTER TABLE PastOrders ADD COLUMN ClosedAt DATETIME NULL;\n",
+    }
+    root = write_migrations({"mysql": files}, service="svc")
+    _apply_all(db.dsn, root)
+    assert len(checked) == 5
+    database = open_database(parse_dsn(db.dsn))
+    try:
+        runner = Runner(database, load_service("svc", root / "svc"))
+        rows = runner.rows()
+        assert {"table:orders", "column:orders.total", "index:orders.ix_orders_total"} <= set(rows[1].created)
+        assert rows[2].created == ["column:orders.note"]
+        assert rows[3].dropped == ["index:orders.ix_orders_total"]
+        assert "table:pastorders" in rows[4].created and "table:orders" in rows[4].dropped
+        assert rows[5].created == ["column:pastorders.closedat"]
+        database.run_script_statement("ALTER TABLE PastOrders DROP COLUMN Note")
+        desync = catalog.check(database, runner.rows().values())
+        assert desync is not None and desync.missing == {4: ["column:pastorders.note"]}, desync
+    finally:
+        database.close()
