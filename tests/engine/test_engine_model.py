@@ -213,3 +213,21 @@ def test_bare_mixed_case_names_keep_their_case_on_mysql(make_database, checked, 
         assert desync is not None and desync.missing == {4: ["column:pastorders.note"]}, desync
     finally:
         database.close()
+
+
+def test_one_mixed_case_name_among_lower_case_keywords_on_mysql(make_database, checked, write_migrations):
+    """The same with the only name not in lower case being the table's: it is looked up as
+    written and as lower-case, nothing else."""
+    db = make_database("mysql")
+    files = {"0001_orders.up.sql": "create table Orders (id int not null primary key);\n",
+             "0002_note.up.sql": "alter table Orders add column note int null;\n"}
+    root = write_migrations({"mysql": files}, service="svc")
+    _apply_all(db.dsn, root)
+    assert len(checked) == 2
+    database = open_database(parse_dsn(db.dsn))
+    try:
+        rows = Runner(database, load_service("svc", root / "svc")).rows()
+        assert {"table:orders", "column:orders.id"} <= set(rows[1].created)
+        assert rows[2].created == ["column:orders.note"]
+    finally:
+        database.close()
