@@ -189,6 +189,17 @@ def test_a_double_quoted_name_is_a_relation_on_mysql_too():
     assert catalog.relation_names(split("INSERT INTO t (a) VALUES ('orders');", "mysql")) == {"t"}
 
 
+def test_a_name_is_looked_up_as_written_where_the_database_keeps_its_case():
+    """The spellings a scan looks relations up by: MySQL keeps the case of every name, PostgreSQL
+    and SQLite that of a quoted one (bare names fold); a string literal is data."""
+    def spelled(sql, family):
+        return catalog.spelled_names(split(sql, family))
+
+    assert spelled("create table Orders (id int, `Total` int, note text default 'Open');", "mysql") == {"Orders", "Total"}
+    assert spelled('create table Orders (id int, "Total" int, note text default \'Open\');', "postgres") == {"Total"}
+    assert spelled('create table Orders (id int, "Total" int, "note" text);', "sqlite") == {"Total"}
+
+
 def test_a_rerun_create_table_records_its_named_constraint(make_database, write_migrations, cli):
     """A CREATE TABLE IF NOT EXISTS that finds its table there records the constraint its list
     names, as the version's own: dropping it is then that version's desync."""
