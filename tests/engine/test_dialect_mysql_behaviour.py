@@ -120,6 +120,17 @@ def test_credentials_in_the_query_win_over_the_userinfo(db, tmp_path, query):
     assert [r.version for r in tracking_rows(db)] == [1]
 
 
+@pytest.mark.parametrize("key", ["password", "PASSWORD", "Password"])
+def test_a_password_in_the_query_is_taken_in_any_case(db, tmp_path, login, key):
+    from migrator.config import parse_dsn
+
+    db.execute(f"GRANT ALL PRIVILEGES ON `{db.name}`.* TO '{login}'@'%'")
+    write(tmp_path, "0001_t.up.sql", "CREATE TABLE t (id INT);\n")
+    d = parse_dsn(db.dsn)
+    ok(migrator(f"mysql://{login}@{d.host}:{d.port}/{db.name}?{key}=pw", tmp_path, "up"))
+    assert [r.version for r in tracking_rows(db)] == [1]
+
+
 @pytest.mark.parametrize("query, message", [
     ("?timeout=10x", "invalid DSN option: timeout='10x' (expected a duration such as 10s or 500ms)"),
     ("?readTimeout=0s", "invalid DSN option: readTimeout='0s' (expected a duration from 1ms to 1 year)"),
@@ -318,6 +329,7 @@ def login(db):
 
 @pytest.mark.parametrize("grant, enough", [
     ("GRANT SELECT, SHOW VIEW ON `{like}`.* TO '{user}'@'%'", True),   # a pattern matching the database
+    ("GRANT SELECT, SHOW VIEW ON `{one}`.* TO '{user}'@'%'", True),    # `_`: any one character
     ("GRANT SELECT, SHOW VIEW ON *.* TO '{user}'@'%'", True),          # every schema
     ("GRANT ALL PRIVILEGES ON `{db}`.* TO '{user}'@'%'", True),
     ("GRANT SELECT, INSERT ON `{db}`.* TO '{user}'@'%'", True),         # SELECT and any one more
@@ -333,7 +345,8 @@ def test_schema_wide_grants_verification_needs(db, tmp_path, login, grant, enoug
     ok(migrator(db.dsn, tmp_path, "up"))
     like = db.name.replace("_", "\\_")[:-4] + "%"  # mt\_1234...% : LIKE, as GRANT reads it
     other = "zz" + db.name[2:]
-    db.execute(*grant.format(like=like, db=db.name, other=other, user=login).split("; "))
+    one = db.name[0] + "_" + db.name[2:]  # m_... for mt...
+    db.execute(*grant.format(like=like, one=one, db=db.name, other=other, user=login).split("; "))
     d = parse_dsn(db.dsn)
     result = migrator(f"mysql://{login}:pw@{d.host}:{d.port}/{db.name}", tmp_path, "verify")
     if enough:
