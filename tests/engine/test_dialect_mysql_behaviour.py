@@ -95,6 +95,7 @@ def test_statements_wait_for_table_locks_as_long_as_the_flag_says(db, tmp_path, 
     ("?max_statement_time=3", "@@SESSION.max_statement_time <> 3"),
     ("?charset=latin1", "@@SESSION.character_set_client <> 'latin1'"),
     ("?user=root&tls=false&parseTime=true", "@@SESSION.character_set_client <> 'utf8mb4'"),
+    ("?charset=utf8mb4,latin1", "@@SESSION.character_set_client <> 'utf8mb4'"),  # the first of a list
     ("?timeout=1m30s&readTimeout=500ms&writeTimeout=1h", "FALSE"),
     # up to a year, in every unit of a Go duration
     ("?timeout=8760h&readTimeout=525600m&writeTimeout=31536000s", "FALSE"),
