@@ -287,7 +287,7 @@ class Runner:
     def _apply(self, m: Migration) -> int:
         statements = self.statements(m)
         own = self.service.own_tables
-        if self.model is None:  # knowing how the statements still to run spell their quoted names
+        if self.model is None:  # knowing how the statements still to run spell their names
             self.model = catalog.SchemaModel(self.db, catalog.spelled_names(
                 s for n in self.migrations if n.version >= m.version for s in self.statements(n)))
         far = catalog.far_reaching(statements)

@@ -306,3 +306,9 @@ def accepts_connections(family: int, address, timeout: float = 5.0) -> bool:
 
 def filter_names(names: Iterable[str] | None) -> list[str] | None:
     return None if names is None else sorted({n.lower() for n in names})
+
+
+def spelled_as(wanted: list[str], spelled: Iterable[str]) -> list[str]:
+    """The lower-case ``wanted`` names and the spellings among ``spelled`` of each: what a scan
+    by exact name looks up, where the catalog keeps a name's case."""
+    return sorted(set(wanted).union(s for s in spelled if s.lower() in wanted))

@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
-from migrator.dialects.base import Database, driver_error, filter_names
+from migrator.dialects.base import Database, driver_error, filter_names, spelled_as
 from migrator.errors import UsageError
 from migrator.objects import Scan, relation_of
 
@@ -237,7 +237,7 @@ class MySQL(Database):
         wanted = filter_names(names)
         if not wanted:
             return Scan(set())
-        exact = sorted(set(wanted).union(s for s in spelled if s.lower() in wanted))
+        exact = spelled_as(wanted, spelled)
         if len(exact) > EXACT_LOOKUPS:
             return Scan(self.snapshot(wanted))
         parts = [sql.format(f=f" AND TABLE_NAME = :name{i}") for i in range(len(exact))

@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL, Compiled
 from sqlalchemy.sql import Executable
 
 from migrator import log
-from migrator.dialects.base import VERBATIM, Database, accepts_connections, driver_error, filter_names
+from migrator.dialects.base import VERBATIM, Database, accepts_connections, driver_error, filter_names, spelled_as
 from migrator.errors import UsageError
 from migrator.objects import Scan
 
@@ -286,7 +286,7 @@ class Postgres(Database):
         wanted = filter_names(names)
         if not wanted:
             return Scan(set())
-        exact = sorted(set(wanted).union(s for s in spelled if s.lower() in wanted))
+        exact = spelled_as(wanted, spelled)
         named = _NAMED.format(filter=_BY_SPELLING_OR_INDEX if via_indexes else _BY_SPELLING)
         reach = _CASCADE + _OWNED.format(start="cascaded") if cascade else _OWNED.format(start="named")
         sql = named + reach + _SNAPSHOT.format(filter=_REACHED) + _OWNED_PAIRS
