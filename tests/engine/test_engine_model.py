@@ -7,6 +7,7 @@ the example platform, what the model says must be exactly what a fresh catalog q
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,18 @@ def _apply_all(dsn: str, migrations: Path) -> None:
         database.close()
 
 
+@contextmanager
+def _applied(dsn: str, root: Path):
+    """Every migration of service svc under ``root`` applied; then the database and its runner,
+    to read what was recorded."""
+    _apply_all(dsn, root)
+    database = open_database(parse_dsn(dsn))
+    try:
+        yield database, Runner(database, load_service("svc", root / "svc"))
+    finally:
+        database.close()
+
+
 def test_the_model_matches_the_catalog_at_every_migration_of_the_example_platform(db, checked):
     _apply_all(db.dsn, ROOT / "migrations")
     assert len(checked) == 40  # 5 services x 8 migrations
@@ -157,11 +170,8 @@ def test_quoted_names_that_keep_their_case_are_recorded_and_verified(db, checked
     so "User" must be found as "User", its SERIAL's sequence "User_id_seq" too, migration
     after migration; the model must agree with a case-insensitive catalog query throughout."""
     root = write_migrations({db.dialect: _quoted(db.dialect)}, service="svc")
-    _apply_all(db.dsn, root)
-    assert len(checked) == 6
-    database = open_database(parse_dsn(db.dsn))
-    try:
-        runner = Runner(database, load_service("svc", root / "svc"))
+    with _applied(db.dsn, root) as (database, runner):
+        assert len(checked) == 6
         rows = runner.rows()
         assert {"table:user", "column:user.email", "index:user.user_email_key"} <= set(rows[1].created)
         if db.dialect == "postgres":
@@ -174,8 +184,6 @@ def test_quoted_names_that_keep_their_case_are_recorded_and_verified(db, checked
         database.run_script_statement(f"ALTER TABLE {_quote(db.dialect, 'User')} DROP COLUMN {_quote(db.dialect, 'Name')}")
         desync = catalog.check(database, runner.rows().values())
         assert desync is not None and desync.missing == {3: ["column:user.name"]}
-    finally:
-        database.close()
 
 
 def _quote(dialect: str, name: str) -> str:
@@ -197,11 +205,8 @@ def test_bare_mixed_case_names_keep_their_case_on_mysql(make_database, checked, 
         "0005_closed.up.sql": "ALTER TABLE PastOrders ADD COLUMN ClosedAt DATETIME NULL;\n",
     }
     root = write_migrations({"mysql": files}, service="svc")
-    _apply_all(db.dsn, root)
-    assert len(checked) == 5
-    database = open_database(parse_dsn(db.dsn))
-    try:
-        runner = Runner(database, load_service("svc", root / "svc"))
+    with _applied(db.dsn, root) as (database, runner):
+        assert len(checked) == 5
         rows = runner.rows()
         assert {"table:orders", "column:orders.total", "index:orders.ix_orders_total"} <= set(rows[1].created)
         assert rows[2].created == ["column:orders.note"]
@@ -211,8 +216,6 @@ def test_bare_mixed_case_names_keep_their_case_on_mysql(make_database, checked, 
         database.run_script_statement("ALTER TABLE PastOrders DROP COLUMN Note")
         desync = catalog.check(database, runner.rows().values())
         assert desync is not None and desync.missing == {4: ["column:pastorders.note"]}, desync
-    finally:
-        database.close()
 
 
 def test_one_mixed_case_name_among_lower_case_keywords_on_mysql(make_database, checked, write_migrations):
@@ -222,12 +225,8 @@ def test_one_mixed_case_name_among_lower_case_keywords_on_mysql(make_database, c
     files = {"0001_orders.up.sql": "create table Orders (id int not null primary key);\n",
              "0002_note.up.sql": "alter table Orders add column note int null;\n"}
     root = write_migrations({"mysql": files}, service="svc")
-    _apply_all(db.dsn, root)
-    assert len(checked) == 2
-    database = open_database(parse_dsn(db.dsn))
-    try:
-        rows = Runner(database, load_service("svc", root / "svc")).rows()
+    with _applied(db.dsn, root) as (_, runner):
+        assert len(checked) == 2
+        rows = runner.rows()
         assert {"table:orders", "column:orders.id"} <= set(rows[1].created)
         assert rows[2].created == ["column:orders.note"]
-    finally:
-        database.close()
